@@ -1,0 +1,2 @@
+"""Adapters: storage (memory, sqlite, postgres). Import the one you need from its module;
+nothing here imports a database driver."""

@@ -1,0 +1,475 @@
+"""The repositories shared by the SQL adapters (SQLite, PostgreSQL).
+
+Both databases get the same statements, written with ``?`` placeholders and translated by
+the :class:`Dialect`. What keeps stock honest is the same everywhere: a reservation is one
+conditional ``UPDATE … WHERE on_hand - reserved >= ?`` per SKU, issued in sorted SKU order,
+so the database itself refuses to oversell and two carts cannot deadlock; a ``CHECK``
+constraint backs it up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from orderkit.adapters._common import (
+    adjustment_error,
+    check_movements,
+    check_query,
+    encode_cursor,
+    over_release,
+)
+from orderkit.errors import ConcurrencyConflict, OrderkitError, OutOfStock, StorageError
+from orderkit.events import NewEvent, RecordedEvent, StockMovement
+from orderkit.inventory import StockLevel, aggregate
+from orderkit.order import Order
+from orderkit.ports import IdempotencyRecord, OrderQuery, Page
+from orderkit.serialization import (
+    order_from_json,
+    order_to_json,
+    payload_from_json,
+    payload_to_json,
+)
+
+SCHEMA_TABLE = "orderkit_schema"
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+
+class Dialect:
+    """What differs between databases. Subclasses override the attributes they need."""
+
+    placeholder = "?"
+    for_update = ""
+    # Run before appending events and held until commit, so event positions become visible
+    # in order; empty where the database already serializes writers (SQLite).
+    events_lock = ""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def sql(self, statement: str) -> str:
+        cached = self._cache.get(statement)
+        if cached is None:
+            cached = statement.replace("?", self.placeholder)
+            self._cache[statement] = cached
+        return cached
+
+    def to_db_time(self, value: datetime) -> Any:
+        return value
+
+    def from_db_time(self, value: Any) -> datetime:
+        assert isinstance(value, datetime)
+        return value
+
+    def translate(self, exc: Exception) -> OrderkitError | None:
+        """Map a driver exception to an orderkit error, or None to let it through."""
+        return None
+
+
+class SqlUnitOfWork:
+    """A unit of work over one open database transaction."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        dialect: Dialect,
+        *,
+        writable: bool,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._conn = conn
+        self._dialect = dialect
+        self._writable = writable
+        self._on_commit = on_commit
+        self.open = True
+        self.orders = _Orders(self)
+        self.stock = _Stock(self)
+        self.events = _Events(self)
+        self.idempotency = _Idempotency(self)
+        self.sequences = _Sequences(self)
+
+    def execute(self, statement: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
+        if not self.open:
+            raise StorageError("this unit of work has ended; start a new one")
+        if write and not self._writable:
+            raise StorageError("this is a read-only unit of work (reader()); use unit_of_work()")
+        try:
+            return self._conn.execute(self._dialect.sql(statement), params)
+        except Exception as exc:
+            translated = self._dialect.translate(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        for row in rows:
+            self.execute(statement, row, write=True)
+
+    def commit(self) -> None:
+        if not self.open:
+            raise StorageError("this unit of work has ended; start a new one")
+        try:
+            self._on_commit()
+        except Exception as exc:
+            translated = self._dialect.translate(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+        finally:
+            self.open = False
+
+    def t(self, value: datetime) -> Any:
+        return self._dialect.to_db_time(value)
+
+
+class _Repo:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+
+_ORDER_COLUMNS = "data"
+
+
+class _Orders(_Repo):
+    def _write_tags(self, order: Order) -> None:
+        u = self._uow
+        u.execute("DELETE FROM orderkit_order_tags WHERE order_id = ?", (order.id,), write=True)
+        u.executemany(
+            "INSERT INTO orderkit_order_tags (order_id, tag, created_at) VALUES (?, ?, ?)",
+            [(order.id, tag, u.t(order.created_at)) for tag in order.tags],
+        )
+
+    def add(self, order: Order) -> None:
+        u = self._uow
+        u.execute(
+            "INSERT INTO orderkit_orders (id, number, customer_id, status, channel, group_key, "
+            "created_at, updated_at, version, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.id,
+                order.number,
+                order.customer.id,
+                order.status,
+                order.channel,
+                order.group,
+                u.t(order.created_at),
+                u.t(order.updated_at),
+                order.version,
+                order_to_json(order),
+            ),
+            write=True,
+        )
+        self._write_tags(order)
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        suffix = self._uow._dialect.for_update if for_update else ""
+        row = self._uow.execute(
+            f"SELECT data FROM orderkit_orders WHERE id = ?{suffix}", (order_id,)
+        ).fetchone()
+        return None if row is None else order_from_json(row[0])
+
+    def get_by_number(self, number: str) -> Order | None:
+        row = self._uow.execute(
+            "SELECT data FROM orderkit_orders WHERE number = ?", (number,)
+        ).fetchone()
+        return None if row is None else order_from_json(row[0])
+
+    def save(self, order: Order) -> None:
+        u = self._uow
+        cur = u.execute(
+            "UPDATE orderkit_orders SET status = ?, channel = ?, group_key = ?, customer_id = ?, "
+            "updated_at = ?, version = ?, data = ? WHERE id = ? AND version = ?",
+            (
+                order.status,
+                order.channel,
+                order.group,
+                order.customer.id,
+                u.t(order.updated_at),
+                order.version,
+                order_to_json(order),
+                order.id,
+                order.version - 1,
+            ),
+            write=True,
+        )
+        if cur.rowcount != 1:
+            raise ConcurrencyConflict(
+                f"order {order.id} changed since it was read (expected version "
+                f"{order.version - 1}); run the command again"
+            )
+        self._write_tags(order)
+
+    def find(self, query: OrderQuery) -> Page:
+        u = self._uow
+        after = check_query(query)
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("customer_id", query.customer_id),
+            ("status", query.status),
+            ("channel", query.channel),
+            ("group_key", query.group),
+        ):
+            if value is not None:
+                where.append(f"o.{column} = ?")
+                params.append(value)
+        if query.tag is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM orderkit_order_tags t WHERE t.order_id = o.id AND t.tag = ?)"
+            )
+            params.append(query.tag)
+        if query.placed_from is not None:
+            where.append("o.created_at >= ?")
+            params.append(u.t(query.placed_from))
+        if query.placed_to is not None:
+            where.append("o.created_at < ?")
+            params.append(u.t(query.placed_to))
+        if after is not None:
+            where.append("(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
+            params.extend([u.t(after[0]), u.t(after[0]), after[1]])
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = u.execute(
+            f"SELECT o.data FROM orderkit_orders o {clause} "
+            "ORDER BY o.created_at DESC, o.id DESC LIMIT ?",
+            (*params, query.limit + 1),
+        ).fetchall()
+        items = tuple(order_from_json(r[0]) for r in rows[: query.limit])
+        more = len(rows) > query.limit
+        cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        return Page(items, cursor)
+
+
+_LEVEL = "SELECT sku, location, on_hand, reserved, low_stock_threshold FROM orderkit_stock"
+
+
+def _level(row: Any) -> StockLevel:
+    return StockLevel(row[0], row[1], row[2], row[3], row[4])
+
+
+class _Stock(_Repo):
+    def get(self, sku: str, location: str) -> StockLevel | None:
+        row = self._uow.execute(
+            f"{_LEVEL} WHERE sku = ? AND location = ?", (sku, location)
+        ).fetchone()
+        return None if row is None else _level(row)
+
+    def _get_or_zero(self, sku: str, location: str) -> StockLevel:
+        return self.get(sku, location) or StockLevel(sku, location, 0, 0)
+
+    def all(self) -> list[StockLevel]:
+        rows = self._uow.execute(f"{_LEVEL} ORDER BY sku, location").fetchall()
+        return [_level(r) for r in rows]
+
+    def _ensure(self, sku: str, location: str) -> None:
+        self._uow.execute(
+            "INSERT INTO orderkit_stock (sku, location, on_hand, reserved, low_stock_threshold) "
+            "VALUES (?, ?, 0, 0, 0) ON CONFLICT (sku, location) DO NOTHING",
+            (sku, location),
+            write=True,
+        )
+
+    def receive(self, sku: str, location: str, quantity: int) -> StockLevel:
+        check_movements([StockMovement(sku, location, quantity)])
+        self._ensure(sku, location)
+        self._uow.execute(
+            "UPDATE orderkit_stock SET on_hand = on_hand + ? WHERE sku = ? AND location = ?",
+            (quantity, sku, location),
+            write=True,
+        )
+        return self._get_or_zero(sku, location)
+
+    def adjust(self, sku: str, location: str, delta: int) -> StockLevel:
+        cur = self._uow.execute(
+            "UPDATE orderkit_stock SET on_hand = on_hand + ? WHERE sku = ? AND location = ? "
+            "AND on_hand + ? >= reserved AND on_hand + ? >= 0",
+            (delta, sku, location, delta, delta),
+            write=True,
+        )
+        if cur.rowcount != 1:
+            level = self._get_or_zero(sku, location)
+            raise adjustment_error(sku, location, level.on_hand, level.reserved, delta)
+        return self._get_or_zero(sku, location)
+
+    def set_threshold(self, sku: str, location: str, threshold: int) -> StockLevel:
+        self._ensure(sku, location)
+        self._uow.execute(
+            "UPDATE orderkit_stock SET low_stock_threshold = ? WHERE sku = ? AND location = ?",
+            (threshold, sku, location),
+            write=True,
+        )
+        return self._get_or_zero(sku, location)
+
+    def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
+        items = aggregate(items)
+        check_movements(items)
+        u = self._uow
+        levels = []
+        for item in items:  # sorted: every writer locks rows in the same order
+            cur = u.execute(
+                "UPDATE orderkit_stock SET reserved = reserved + ? "
+                "WHERE sku = ? AND location = ? AND on_hand - reserved >= ?",
+                (item.quantity, item.sku, item.location, item.quantity),
+                write=True,
+            )
+            if cur.rowcount != 1:
+                level = self.get(item.sku, item.location)
+                available = level.available if level else 0
+                raise OutOfStock(item.sku, item.location, item.quantity, available)
+            u.execute(
+                "INSERT INTO orderkit_reservations (order_id, sku, location, quantity) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (order_id, sku, location) "
+                "DO UPDATE SET quantity = orderkit_reservations.quantity + excluded.quantity",
+                (order_id, item.sku, item.location, item.quantity),
+                write=True,
+            )
+            levels.append(self._get_or_zero(item.sku, item.location))
+        return levels
+
+    def _take(
+        self, order_id: str, items: Sequence[StockMovement] | None, verb: str
+    ) -> tuple[StockMovement, ...]:
+        u = self._uow
+        held = {(m.sku, m.location): m.quantity for m in self.reservations(order_id)}
+        if items is None:
+            items = tuple(StockMovement(s, loc, q) for (s, loc), q in sorted(held.items()))
+        else:
+            items = aggregate(items)
+            check_movements(items)
+        for item in items:
+            have = held.get((item.sku, item.location), 0)
+            if item.quantity > have:
+                raise over_release(order_id, item, have, verb)
+        shipped = 1 if verb == "commit" else 0
+        for item in items:
+            u.execute(
+                "UPDATE orderkit_stock SET reserved = reserved - ?, on_hand = on_hand - ? "
+                "WHERE sku = ? AND location = ?",
+                (item.quantity, item.quantity * shipped, item.sku, item.location),
+                write=True,
+            )
+            left = held[(item.sku, item.location)] - item.quantity
+            if left:
+                u.execute(
+                    "UPDATE orderkit_reservations SET quantity = ? "
+                    "WHERE order_id = ? AND sku = ? AND location = ?",
+                    (left, order_id, item.sku, item.location),
+                    write=True,
+                )
+            else:
+                u.execute(
+                    "DELETE FROM orderkit_reservations "
+                    "WHERE order_id = ? AND sku = ? AND location = ?",
+                    (order_id, item.sku, item.location),
+                    write=True,
+                )
+        return tuple(items)
+
+    def release(
+        self, order_id: str, items: Sequence[StockMovement] | None = None
+    ) -> tuple[StockMovement, ...]:
+        return self._take(order_id, items, "release")
+
+    def commit(self, order_id: str, items: Sequence[StockMovement]) -> tuple[StockMovement, ...]:
+        return self._take(order_id, items, "commit")
+
+    def reservations(self, order_id: str) -> tuple[StockMovement, ...]:
+        rows = self._uow.execute(
+            "SELECT sku, location, quantity FROM orderkit_reservations WHERE order_id = ? "
+            "ORDER BY sku, location",
+            (order_id,),
+        ).fetchall()
+        return tuple(StockMovement(r[0], r[1], r[2]) for r in rows)
+
+    def all_reservations(self) -> list[tuple[str, StockMovement]]:
+        rows = self._uow.execute(
+            "SELECT order_id, sku, location, quantity FROM orderkit_reservations "
+            "ORDER BY order_id, sku, location"
+        ).fetchall()
+        return [(r[0], StockMovement(r[1], r[2], r[3])) for r in rows]
+
+
+class _Events(_Repo):
+    _SELECT = "SELECT position, stream, type, at, actor, reason, data FROM orderkit_events"
+
+    def append(self, events: Sequence[NewEvent]) -> None:
+        u = self._uow
+        if events and u._dialect.events_lock:
+            u.execute(u._dialect.events_lock, write=True)
+        u.executemany(
+            "INSERT INTO orderkit_events (stream, type, at, actor, reason, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (e.stream, e.type, u.t(e.at), e.actor, e.reason, payload_to_json(e.payload))
+                for e in events
+            ],
+        )
+
+    def _rows(self, rows: list[Any]) -> list[RecordedEvent]:
+        from_time = self._uow._dialect.from_db_time
+        return [
+            RecordedEvent(
+                r[0], r[1], r[2], from_time(r[3]), r[4], r[5], payload_from_json(r[2], r[6])
+            )
+            for r in rows
+        ]
+
+    def stream(self, stream: str) -> list[RecordedEvent]:
+        rows = self._uow.execute(
+            f"{self._SELECT} WHERE stream = ? ORDER BY position", (stream,)
+        ).fetchall()
+        return self._rows(rows)
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        rows = self._uow.execute(
+            f"{self._SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
+        ).fetchall()
+        return self._rows(rows)
+
+
+class _Idempotency(_Repo):
+    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        u = self._uow
+        cur = u.execute(
+            "INSERT INTO orderkit_idempotency (key, command, request_hash, result_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (
+                record.key,
+                record.command,
+                record.request_hash,
+                record.result_id,
+                u.t(record.created_at),
+            ),
+            write=True,
+        )
+        if cur.rowcount == 1:
+            return None
+        row = u.execute(
+            "SELECT key, command, request_hash, result_id, created_at FROM orderkit_idempotency "
+            "WHERE key = ?",
+            (record.key,),
+        ).fetchone()
+        return IdempotencyRecord(row[0], row[1], row[2], row[3], u._dialect.from_db_time(row[4]))
+
+
+class _Sequences(_Repo):
+    def next(self, name: str) -> int:
+        u = self._uow
+        u.execute(
+            "INSERT INTO orderkit_sequences (name, value) VALUES (?, 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = orderkit_sequences.value + 1",
+            (name,),
+            write=True,
+        )
+        row = u.execute("SELECT value FROM orderkit_sequences WHERE name = ?", (name,)).fetchone()
+        return int(row[0])

@@ -1,0 +1,364 @@
+"""In-memory storage: the reference adapter, for tests, docs and single-process tools.
+
+It is a real adapter, not a mock: units of work are isolated and atomic (a failed command
+leaves nothing behind), writers are serialized by one lock just as SQLite serializes them
+with ``BEGIN IMMEDIATE``, and it raises the same orderkit errors as the SQL adapters. It is
+thread-safe; it keeps nothing when the process ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+
+import attrs
+
+from orderkit.adapters._common import (
+    adjustment_error,
+    check_movements,
+    check_query,
+    encode_cursor,
+    over_release,
+)
+from orderkit.errors import ConcurrencyConflict, OutOfStock, StorageError
+from orderkit.events import NewEvent, RecordedEvent, StockMovement
+from orderkit.inventory import StockLevel, aggregate
+from orderkit.order import Order
+from orderkit.ports import IdempotencyRecord, OrderQuery, Page
+
+__all__ = ["MemoryStorage"]
+
+Key = tuple[str, str]
+
+
+class _State:
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+        self.numbers: dict[str, str] = {}
+        self.stock: dict[Key, StockLevel] = {}
+        self.reservations: dict[str, dict[Key, int]] = {}
+        self.events: list[RecordedEvent] = []
+        self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.sequences: dict[str, int] = {}
+
+
+class _Repo:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+        self._s = uow._state
+
+    def _write(self, undo: Callable[[], None]) -> None:
+        self._uow._check_writable()
+        self._uow._undo.append(undo)
+
+
+class _Orders(_Repo):
+    def add(self, order: Order) -> None:
+        self._uow._check_writable()
+        if order.id in self._s.orders or order.number in self._s.numbers:
+            raise ConcurrencyConflict(f"order {order.id} / {order.number} already exists")
+        self._s.orders[order.id] = order
+        self._s.numbers[order.number] = order.id
+
+        def undo() -> None:
+            del self._s.orders[order.id]
+            del self._s.numbers[order.number]
+
+        self._write(undo)
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        self._uow._check_open()
+        return self._s.orders.get(order_id)
+
+    def get_by_number(self, number: str) -> Order | None:
+        self._uow._check_open()
+        order_id = self._s.numbers.get(number)
+        return None if order_id is None else self._s.orders[order_id]
+
+    def save(self, order: Order) -> None:
+        self._uow._check_writable()
+        current = self._s.orders.get(order.id)
+        if current is None or current.version != order.version - 1:
+            raise ConcurrencyConflict(
+                f"order {order.id} changed since it was read (stored version "
+                f"{current.version if current else 'none'}, writing {order.version})"
+            )
+        self._s.orders[order.id] = order
+        self._write(lambda: self._s.orders.__setitem__(order.id, current))
+
+    def find(self, query: OrderQuery) -> Page:
+        self._uow._check_open()
+        after = check_query(query)
+        q = query
+        rows = sorted(
+            (
+                o
+                for o in self._s.orders.values()
+                if (q.customer_id is None or o.customer.id == q.customer_id)
+                and (q.status is None or o.status == q.status)
+                and (q.channel is None or o.channel == q.channel)
+                and (q.tag is None or q.tag in o.tags)
+                and (q.group is None or o.group == q.group)
+                and (q.placed_from is None or o.created_at >= q.placed_from)
+                and (q.placed_to is None or o.created_at < q.placed_to)
+                and (after is None or (o.created_at, o.id) < after)
+            ),
+            key=lambda o: (o.created_at, o.id),
+            reverse=True,
+        )
+        items = tuple(rows[: q.limit])
+        more = len(rows) > q.limit
+        cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+        return Page(items, cursor)
+
+
+class _Stock(_Repo):
+    def _set(self, level: StockLevel) -> StockLevel:
+        key = (level.sku, level.location)
+        previous = self._s.stock.get(key)
+        self._s.stock[key] = level
+
+        def undo() -> None:
+            if previous is None:
+                del self._s.stock[key]
+            else:
+                self._s.stock[key] = previous
+
+        self._write(undo)
+        return level
+
+    def _held(self, order_id: str) -> dict[Key, int]:
+        return self._s.reservations.get(order_id, {})
+
+    def _set_held(self, order_id: str, key: Key, quantity: int) -> None:
+        held = self._s.reservations.setdefault(order_id, {})
+        previous = held.get(key)
+        if quantity:
+            held[key] = quantity
+        else:
+            held.pop(key, None)
+
+        def undo() -> None:
+            if previous is None:
+                held.pop(key, None)
+            else:
+                held[key] = previous
+
+        self._write(undo)
+
+    def get(self, sku: str, location: str) -> StockLevel | None:
+        self._uow._check_open()
+        return self._s.stock.get((sku, location))
+
+    def all(self) -> list[StockLevel]:
+        self._uow._check_open()
+        return [self._s.stock[k] for k in sorted(self._s.stock)]
+
+    def receive(self, sku: str, location: str, quantity: int) -> StockLevel:
+        self._uow._check_writable()
+        check_movements([StockMovement(sku, location, quantity)])
+        level = self._s.stock.get((sku, location)) or StockLevel(sku, location, 0, 0)
+        return self._set(attrs.evolve(level, on_hand=level.on_hand + quantity))
+
+    def adjust(self, sku: str, location: str, delta: int) -> StockLevel:
+        self._uow._check_writable()
+        level = self._s.stock.get((sku, location))
+        if level is None:  # the port refuses to adjust a SKU that has no stock record
+            raise adjustment_error(sku, location, 0, 0, delta)
+        if level.on_hand + delta < level.reserved or level.on_hand + delta < 0:
+            raise adjustment_error(sku, location, level.on_hand, level.reserved, delta)
+        return self._set(attrs.evolve(level, on_hand=level.on_hand + delta))
+
+    def set_threshold(self, sku: str, location: str, threshold: int) -> StockLevel:
+        self._uow._check_writable()
+        level = self._s.stock.get((sku, location)) or StockLevel(sku, location, 0, 0)
+        return self._set(attrs.evolve(level, low_stock_threshold=threshold))
+
+    def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
+        self._uow._check_writable()
+        items = aggregate(items)
+        check_movements(items)
+        for item in items:
+            level = self._s.stock.get((item.sku, item.location))
+            available = level.available if level else 0
+            if available < item.quantity:
+                raise OutOfStock(item.sku, item.location, item.quantity, available)
+        levels = []
+        for item in items:
+            key = (item.sku, item.location)
+            level = self._s.stock[key]
+            levels.append(self._set(attrs.evolve(level, reserved=level.reserved + item.quantity)))
+            self._set_held(order_id, key, self._held(order_id).get(key, 0) + item.quantity)
+        return levels
+
+    def _take(
+        self, order_id: str, items: Sequence[StockMovement] | None, verb: str
+    ) -> tuple[StockMovement, ...]:
+        self._uow._check_writable()
+        held = self._held(order_id)
+        if items is None:
+            items = tuple(StockMovement(s, loc, q) for (s, loc), q in sorted(held.items()))
+        else:
+            items = aggregate(items)
+            check_movements(items)
+        for item in items:
+            have = held.get((item.sku, item.location), 0)
+            if item.quantity > have:
+                raise over_release(order_id, item, have, verb)
+        for item in items:
+            key = (item.sku, item.location)
+            level = self._s.stock[key]
+            on_hand = level.on_hand - item.quantity if verb == "commit" else level.on_hand
+            self._set(attrs.evolve(level, on_hand=on_hand, reserved=level.reserved - item.quantity))
+            self._set_held(order_id, key, held[key] - item.quantity)
+        return tuple(items)
+
+    def release(
+        self, order_id: str, items: Sequence[StockMovement] | None = None
+    ) -> tuple[StockMovement, ...]:
+        return self._take(order_id, items, "release")
+
+    def commit(self, order_id: str, items: Sequence[StockMovement]) -> tuple[StockMovement, ...]:
+        return self._take(order_id, items, "commit")
+
+    def reservations(self, order_id: str) -> tuple[StockMovement, ...]:
+        self._uow._check_open()
+        return tuple(
+            StockMovement(s, loc, q) for (s, loc), q in sorted(self._held(order_id).items())
+        )
+
+    def all_reservations(self) -> list[tuple[str, StockMovement]]:
+        self._uow._check_open()
+        return [
+            (order_id, StockMovement(s, loc, q))
+            for order_id, held in sorted(self._s.reservations.items())
+            for (s, loc), q in sorted(held.items())
+        ]
+
+
+class _Events(_Repo):
+    def append(self, events: Sequence[NewEvent]) -> None:
+        self._uow._check_writable()
+        start = len(self._s.events)
+        for event in events:
+            self._s.events.append(
+                RecordedEvent(
+                    position=len(self._s.events) + 1,
+                    stream=event.stream,
+                    type=event.type,
+                    at=event.at,
+                    actor=event.actor,
+                    reason=event.reason,
+                    payload=event.payload,
+                )
+            )
+        self._write(lambda: self._s.events.__delitem__(slice(start, None)))
+
+    def stream(self, stream: str) -> list[RecordedEvent]:
+        self._uow._check_open()
+        return [e for e in self._s.events if e.stream == stream]
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        self._uow._check_open()
+        return list(itertools.islice((e for e in self._s.events if e.position > after), limit))
+
+
+class _Idempotency(_Repo):
+    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        self._uow._check_writable()
+        existing = self._s.idempotency.get(record.key)
+        if existing is not None:
+            return existing
+        self._s.idempotency[record.key] = record
+        self._write(lambda: self._s.idempotency.__delitem__(record.key))
+        return None
+
+
+class _Sequences(_Repo):
+    def next(self, name: str) -> int:
+        self._uow._check_writable()
+        previous = self._s.sequences.get(name)
+        self._s.sequences[name] = (previous or 0) + 1
+
+        def undo() -> None:
+            if previous is None:
+                del self._s.sequences[name]
+            else:
+                self._s.sequences[name] = previous
+
+        self._write(undo)
+        return self._s.sequences[name]
+
+
+class MemoryUnitOfWork:
+    """A unit of work over :class:`MemoryStorage`; changes are undone unless committed."""
+
+    def __init__(self, state: _State, writable: bool) -> None:
+        self._state = state
+        self._writable = writable
+        self._open = True
+        self._undo: list[Callable[[], None]] = []
+        self.orders = _Orders(self)
+        self.stock = _Stock(self)
+        self.events = _Events(self)
+        self.idempotency = _Idempotency(self)
+        self.sequences = _Sequences(self)
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StorageError("this unit of work has ended; start a new one")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if not self._writable:
+            raise StorageError("this is a read-only unit of work (reader()); use unit_of_work()")
+
+    def commit(self) -> None:
+        self._check_open()
+        self._undo.clear()
+        self._open = False
+
+    def _rollback(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+        self._open = False
+
+
+class MemoryStorage:
+    """Storage in this process's memory. Thread-safe; one writer or reader at a time."""
+
+    def __init__(self) -> None:
+        self._state = _State()
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._closed = False
+
+    @contextmanager
+    def _begin(self, writable: bool) -> Iterator[MemoryUnitOfWork]:
+        if self._closed:
+            raise StorageError("this storage is closed")
+        if self._owner == threading.get_ident():
+            raise StorageError("a unit of work is already open in this thread; nest none")
+        with self._lock:
+            self._owner = threading.get_ident()
+            uow = MemoryUnitOfWork(self._state, writable)
+            try:
+                yield uow
+            finally:
+                if uow._open:
+                    uow._rollback()
+                self._owner = None
+
+    def unit_of_work(self) -> AbstractContextManager[MemoryUnitOfWork]:
+        """A writing unit of work; it waits while another one is open."""
+        return self._begin(writable=True)
+
+    def reader(self) -> AbstractContextManager[MemoryUnitOfWork]:
+        """A read-only unit of work."""
+        return self._begin(writable=False)
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,247 @@
+"""SQLite storage on the standard library: orderkit's embedded default.
+
+One file holds a shop. Writers take the database's write lock up front (``BEGIN
+IMMEDIATE``) so a unit of work never fails half-way on a lock upgrade, and wait for it up to
+``busy_timeout`` seconds; readers see a consistent snapshot alongside a writer (WAL). Several
+processes may share one file. ``synchronous="normal"`` (the default) keeps the database
+consistent after a crash but may lose the last transactions on power loss; ``"full"``
+keeps every committed transaction at some cost in write speed. See ``docs/storage.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from orderkit.adapters._sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.errors import (
+    ConcurrencyConflict,
+    OrderkitError,
+    SchemaVersionError,
+    StorageError,
+    TransientStorageError,
+    ValidationError,
+)
+
+__all__ = ["SQLiteStorage"]
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# Each entry moves the schema up one version; never edit a released entry, add one.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE orderkit_orders (
+            id TEXT PRIMARY KEY,
+            number TEXT NOT NULL UNIQUE,
+            customer_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            group_key TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX orderkit_orders_created ON orderkit_orders (created_at, id)",
+        "CREATE INDEX orderkit_orders_customer ON orderkit_orders (customer_id, created_at, id)",
+        "CREATE INDEX orderkit_orders_status ON orderkit_orders (status, created_at, id)",
+        "CREATE INDEX orderkit_orders_channel ON orderkit_orders (channel, created_at, id)",
+        "CREATE INDEX orderkit_orders_group ON orderkit_orders (group_key, created_at, id)",
+        """CREATE TABLE orderkit_order_tags (
+            order_id TEXT NOT NULL REFERENCES orderkit_orders (id),
+            tag TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (tag, order_id)
+        )""",
+        "CREATE INDEX orderkit_order_tags_order ON orderkit_order_tags (order_id)",
+        """CREATE TABLE orderkit_stock (
+            sku TEXT NOT NULL,
+            location TEXT NOT NULL,
+            on_hand INTEGER NOT NULL,
+            reserved INTEGER NOT NULL,
+            low_stock_threshold INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (sku, location),
+            CHECK (reserved >= 0 AND reserved <= on_hand)
+        )""",
+        """CREATE TABLE orderkit_reservations (
+            order_id TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            location TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            PRIMARY KEY (order_id, sku, location)
+        )""",
+        """CREATE TABLE orderkit_events (
+            position INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream TEXT NOT NULL,
+            type TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX orderkit_events_stream ON orderkit_events (stream, position)",
+        """CREATE TABLE orderkit_idempotency (
+            key TEXT PRIMARY KEY,
+            command TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            result_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE orderkit_sequences (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        )""",
+    ],
+]
+
+
+class SQLiteDialect(Dialect):
+    def to_db_time(self, value: datetime) -> Any:
+        # A fixed-width UTC text form sorts the same as the instants it names.
+        return value.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+
+    def from_db_time(self, value: Any) -> datetime:
+        return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+    def translate(self, exc: Exception) -> OrderkitError | None:
+        if isinstance(exc, sqlite3.IntegrityError):
+            return ConcurrencyConflict(f"a concurrent write got there first: {exc}")
+        if isinstance(exc, sqlite3.OperationalError):
+            text = str(exc).lower()
+            if "locked" in text or "busy" in text:
+                return TransientStorageError(
+                    f"the SQLite database stayed locked past the busy timeout ({exc})"
+                )
+            return StorageError(f"SQLite error: {exc}")
+        if isinstance(exc, sqlite3.Error):
+            return StorageError(f"SQLite error: {exc}")
+        return None
+
+
+class SQLiteStorage:
+    """Storage in one SQLite file, safe for many threads and processes.
+
+    Args:
+        path: the database file; created with its schema if missing.
+        busy_timeout: seconds a writer waits for another process's write lock.
+        synchronous: ``"normal"`` (default, WAL-safe) or ``"full"`` (durable on power loss).
+
+    Raises:
+        ValidationError: ``":memory:"`` (use :class:`MemoryStorage`) or an unknown
+            ``synchronous`` value.
+        SchemaVersionError: the file was written by a newer orderkit.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        synchronous: str = "normal",
+    ) -> None:
+        text = os.fspath(path)
+        if text == ":memory:" or text.startswith("file::memory:"):
+            raise ValidationError(
+                "path", "an in-memory SQLite database cannot be shared; use MemoryStorage"
+            )
+        if synchronous.lower() not in ("normal", "full"):
+            raise ValidationError("synchronous", "must be 'normal' or 'full'")
+        self.path = Path(text)
+        self.busy_timeout = busy_timeout
+        self.synchronous = synchronous.upper()
+        self._dialect = SQLiteDialect()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageError("this storage is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        # A connection must not cross a fork; a child process opens its own.
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            return conn
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self, writable: bool) -> Iterator[SqlUnitOfWork]:
+        conn = self._connect()
+        if conn.in_transaction:
+            raise StorageError("a unit of work is already open in this thread; nest none")
+        try:
+            conn.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
+        except sqlite3.Error as exc:
+            raise (self._dialect.translate(exc) or StorageError(str(exc))) from exc
+        uow = SqlUnitOfWork(
+            conn, self._dialect, writable=writable, on_commit=lambda: conn.execute("COMMIT")
+        )
+        try:
+            yield uow
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            uow.open = False
+
+    def unit_of_work(self) -> AbstractContextManager[SqlUnitOfWork]:
+        """A writing unit of work holding the database's write lock until it ends."""
+        return self._transaction(writable=True)
+
+    def reader(self) -> AbstractContextManager[SqlUnitOfWork]:
+        """A read-only unit of work on a snapshot; it does not block writers."""
+        return self._transaction(writable=False)
+
+    @property
+    def schema_version(self) -> int:
+        with self.reader() as uow:
+            row = uow.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
+        return int(row[0])
+
+    def _migrate(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER NOT NULL)")
+            row = conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
+            current = 0 if row is None else int(row[0])
+            if row is None:
+                conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (0)")
+            if current > len(MIGRATIONS):
+                raise SchemaVersionError(
+                    f"{self.path} has schema version {current} but this orderkit knows "
+                    f"{len(MIGRATIONS)}; upgrade orderkit"
+                )
+            for statements in MIGRATIONS[current:]:
+                for statement in statements:
+                    conn.execute(statement)
+            conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (len(MIGRATIONS),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close every connection this storage opened."""
+        self._closed = True
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()

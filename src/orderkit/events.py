@@ -1,0 +1,254 @@
+"""Domain events: the append-only modification record of every order and stock item.
+
+An event is two parts. The *payload* (``OrderPlaced``, ``PaymentCaptured``, …) says what
+happened; the :class:`RecordedEvent` envelope around it says to which stream (``order:<id>``
+or ``stock:<sku>@<location>``), at which position in the log, when, by whom and why. Events
+are written in the same transaction as the change they describe, so the log can answer "who
+changed the price of line 2, when, why, and who approved it".
+
+Payloads are plain frozen attrs classes registered by name, so the converter in
+:mod:`orderkit.serialization` can store and load them and a host can export or replay them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeVar
+
+import attrs
+
+from orderkit.money import Money
+from orderkit.order import (
+    Address,
+    Adjustment,
+    EditRequest,
+    LineItem,
+    Payment,
+    Refund,
+    Shipment,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "EditApplied",
+    "EditRejected",
+    "EditRequested",
+    "FieldChange",
+    "LowStock",
+    "NewEvent",
+    "NoteAdded",
+    "OrderDelivered",
+    "OrderPlaced",
+    "OrderShipped",
+    "PaymentCaptured",
+    "RecordedEvent",
+    "RefundIssued",
+    "StatusChanged",
+    "StockAdjusted",
+    "StockCommitted",
+    "StockMovement",
+    "StockReceived",
+    "StockReleased",
+    "StockReserved",
+    "TagAdded",
+    "TagRemoved",
+    "order_stream",
+    "stock_stream",
+]
+
+EVENT_TYPES: dict[str, type] = {}
+
+E = TypeVar("E", bound=type)
+
+
+def event_type(cls: E) -> E:
+    """Register a payload class under its class name (the ``type`` stored with the event)."""
+    EVENT_TYPES[cls.__name__] = cls
+    return cls
+
+
+def order_stream(order_id: str) -> str:
+    return f"order:{order_id}"
+
+
+def stock_stream(sku: str, location: str) -> str:
+    return f"stock:{sku}@{location}"
+
+
+@attrs.frozen
+class StockMovement:
+    """A quantity of one SKU at one location, as reserved, released or committed."""
+
+    sku: str
+    location: str
+    quantity: int
+
+
+@attrs.frozen
+class FieldChange:
+    """One field of an order before and after an edit, as people read them."""
+
+    field: str
+    old: str
+    new: str
+
+
+@event_type
+@attrs.frozen
+class OrderPlaced:
+    number: str
+    customer_id: str
+    channel: str
+    currency: str
+    total: Money
+    lines: tuple[LineItem, ...]
+    adjustments: tuple[Adjustment, ...]
+    shipping_address: Address
+
+
+@event_type
+@attrs.frozen
+class StatusChanged:
+    from_status: str
+    to_status: str
+    event: str
+
+
+@event_type
+@attrs.frozen
+class PaymentCaptured:
+    payment: Payment
+    balance_due: Money
+
+
+@event_type
+@attrs.frozen
+class RefundIssued:
+    refund: Refund
+    total_refunded: Money
+
+
+@event_type
+@attrs.frozen
+class StockReserved:
+    items: tuple[StockMovement, ...]
+
+
+@event_type
+@attrs.frozen
+class StockReleased:
+    items: tuple[StockMovement, ...]
+
+
+@event_type
+@attrs.frozen
+class StockCommitted:
+    items: tuple[StockMovement, ...]
+
+
+@event_type
+@attrs.frozen
+class OrderShipped:
+    shipment: Shipment
+
+
+@event_type
+@attrs.frozen
+class OrderDelivered:
+    shipment_ids: tuple[str, ...]
+
+
+@event_type
+@attrs.frozen
+class EditRequested:
+    edit: EditRequest
+
+
+@event_type
+@attrs.frozen
+class EditApplied:
+    edit_id: str
+    requested_by: str
+    approved_by: str | None
+    changes: tuple[FieldChange, ...]
+
+
+@event_type
+@attrs.frozen
+class EditRejected:
+    edit_id: str
+    requested_by: str
+    rejected_by: str
+
+
+@event_type
+@attrs.frozen
+class TagAdded:
+    tag: str
+
+
+@event_type
+@attrs.frozen
+class TagRemoved:
+    tag: str
+
+
+@event_type
+@attrs.frozen
+class NoteAdded:
+    text: str
+
+
+@event_type
+@attrs.frozen
+class StockReceived:
+    sku: str
+    location: str
+    quantity: int
+    on_hand: int
+
+
+@event_type
+@attrs.frozen
+class StockAdjusted:
+    sku: str
+    location: str
+    delta: int
+    on_hand: int
+
+
+@event_type
+@attrs.frozen
+class LowStock:
+    sku: str
+    location: str
+    available: int
+    threshold: int
+
+
+@attrs.frozen
+class NewEvent:
+    """An event about to be appended; storage gives it a position."""
+
+    stream: str
+    at: datetime
+    actor: str
+    reason: str
+    payload: object
+
+    @property
+    def type(self) -> str:
+        return type(self.payload).__name__
+
+
+@attrs.frozen
+class RecordedEvent:
+    """An event as stored: ``position`` orders the whole log, oldest first."""
+
+    position: int
+    stream: str
+    type: str
+    at: datetime
+    actor: str
+    reason: str
+    payload: object

@@ -1,0 +1,91 @@
+"""Inventory: stock levels per SKU and location, and the rules around them.
+
+``available = on_hand - reserved``. Placing an order reserves (or paying does, by policy),
+shipping commits (on hand and reserved both drop), cancelling or expiring releases. The
+storage adapters enforce ``0 <= reserved <= on_hand`` atomically, which is what makes
+overselling impossible even with many writers on one SKU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+import attrs
+
+from orderkit.events import StockMovement
+
+__all__ = ["ReservationPolicy", "StockLevel", "aggregate", "integrity_problems"]
+
+
+class ReservationPolicy(str, Enum):
+    """When an order's stock is reserved."""
+
+    AT_PLACEMENT = "at_placement"
+    AT_PAYMENT = "at_payment"
+
+
+@attrs.frozen
+class StockLevel:
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    low_stock_threshold: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def is_low(self) -> bool:
+        return self.available < self.low_stock_threshold
+
+
+def aggregate(items: Iterable[StockMovement]) -> tuple[StockMovement, ...]:
+    """Merge movements of the same SKU and location and sort them.
+
+    Two lines of one SKU must be checked against stock together, and every adapter takes
+    its row locks in this sorted order so that two carts holding the same SKUs in a
+    different order cannot deadlock.
+    """
+    totals: dict[tuple[str, str], int] = {}
+    for item in items:
+        key = (item.sku, item.location)
+        totals[key] = totals.get(key, 0) + item.quantity
+    return tuple(
+        StockMovement(sku, location, qty) for (sku, location), qty in sorted(totals.items()) if qty
+    )
+
+
+def integrity_problems(
+    levels: Iterable[StockLevel], reservations: Iterable[tuple[str, StockMovement]]
+) -> list[str]:
+    """Compare stock levels with the reservations recorded against orders.
+
+    Returns a list of human-readable problems (empty when consistent): a level outside
+    ``0 <= reserved <= on_hand``, or a ``reserved`` count that differs from the sum of the
+    reservations recorded for that SKU and location.
+    """
+    problems: list[str] = []
+    held: dict[tuple[str, str], int] = {}
+    for order_id, item in reservations:
+        if item.quantity <= 0:
+            problems.append(f"order {order_id} holds a non-positive reservation of {item.sku}")
+        key = (item.sku, item.location)
+        held[key] = held.get(key, 0) + item.quantity
+    for level in levels:
+        key = (level.sku, level.location)
+        if level.on_hand < 0 or level.reserved < 0 or level.reserved > level.on_hand:
+            problems.append(
+                f"{level.sku}@{level.location}: on_hand={level.on_hand} reserved={level.reserved}"
+            )
+        recorded = held.pop(key, 0)
+        if recorded != level.reserved:
+            problems.append(
+                f"{level.sku}@{level.location}: reserved={level.reserved} but reservations "
+                f"sum to {recorded}"
+            )
+    for (sku, location), qty in held.items():
+        problems.append(f"{sku}@{location}: {qty} reserved by orders but no stock record")
+    return problems

@@ -1,0 +1,254 @@
+"""The ports: what orderkit needs from the world, as ``typing.Protocol`` classes.
+
+Storage adapters implement :class:`Storage` and the repositories reached through a
+:class:`UnitOfWork`; anything with the right methods will do, no subclassing required. The
+contract suite in :mod:`orderkit.testing` checks an implementation behaves like the shipped
+ones, errors included.
+
+Every repository method runs inside the unit of work it was reached through; nothing is
+visible to other units of work until :meth:`UnitOfWork.commit`. Leaving the
+``unit_of_work()`` block without committing rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from orderkit.events import NewEvent, RecordedEvent, StockMovement
+from orderkit.inventory import StockLevel
+from orderkit.order import Order
+
+__all__ = [
+    "Clock",
+    "EventLog",
+    "IdGenerator",
+    "IdempotencyRecord",
+    "IdempotencyStore",
+    "OrderQuery",
+    "OrderRepository",
+    "Page",
+    "Sequences",
+    "StockRepository",
+    "Storage",
+    "UnitOfWork",
+]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time as a timezone-aware UTC datetime."""
+        ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str:
+        """A new unique id. Ids that sort by creation time make the best order ids."""
+        ...
+
+
+@attrs.frozen
+class OrderQuery:
+    """Filters for :meth:`OrderRepository.find`; every filter given must match.
+
+    ``placed_from`` is inclusive and ``placed_to`` exclusive. Results are newest first;
+    pass a page's ``next_cursor`` back as ``cursor`` for the next page.
+    """
+
+    customer_id: str | None = None
+    status: str | None = None
+    channel: str | None = None
+    tag: str | None = None
+    group: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+@attrs.frozen
+class Page:
+    items: tuple[Order, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    key: str
+    command: str
+    request_hash: str
+    result_id: str
+    created_at: datetime
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None:
+        """Insert a new order (``version`` 1).
+
+        Raises:
+            ConcurrencyConflict: an order with this id or number already exists.
+        """
+        ...
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """The order with this id, or None. ``for_update`` locks it until the unit of work ends
+        where the database has row locks (adapters without them serialize writers anyway)."""
+        ...
+
+    def get_by_number(self, number: str) -> Order | None:
+        """The order with this human-readable number, or None."""
+        ...
+
+    def save(self, order: Order) -> None:
+        """Replace the stored order whose version is ``order.version - 1`` with ``order``.
+
+        Raises:
+            ConcurrencyConflict: the stored version is not ``order.version - 1`` (someone
+                else saved first) or the order does not exist.
+        """
+        ...
+
+    def find(self, query: OrderQuery) -> Page:
+        """Orders matching every filter of ``query``, newest first, one page at a time.
+
+        Raises:
+            ValidationError: the cursor is malformed or the limit is not in 1..1000.
+        """
+        ...
+
+
+class StockRepository(Protocol):
+    def get(self, sku: str, location: str) -> StockLevel | None:
+        """The stock level, or None when the SKU was never stocked at that location."""
+        ...
+
+    def all(self) -> list[StockLevel]:
+        """Every stock level, sorted by SKU and location."""
+        ...
+
+    def receive(self, sku: str, location: str, quantity: int) -> StockLevel:
+        """Add ``quantity`` (> 0) to on hand, creating the record if needed."""
+        ...
+
+    def adjust(self, sku: str, location: str, delta: int) -> StockLevel:
+        """Change on hand by ``delta`` (a count correction, a write-off).
+
+        Raises:
+            InvalidStockAdjustment: the result would be negative or below what is reserved,
+                or the SKU has no stock record.
+        """
+        ...
+
+    def set_threshold(self, sku: str, location: str, threshold: int) -> StockLevel:
+        """Set the low-stock threshold, creating the record (with nothing on hand) if needed."""
+        ...
+
+    def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
+        """Reserve every item for the order, all or nothing; return the levels after.
+
+        ``items`` are aggregated and sorted (:func:`orderkit.inventory.aggregate`); the
+        adapter takes its locks in that order.
+
+        Raises:
+            OutOfStock: naming the first item whose available quantity is too small. The
+                unit of work must then be rolled back (the service does this).
+        """
+        ...
+
+    def release(
+        self, order_id: str, items: Sequence[StockMovement] | None = None
+    ) -> tuple[StockMovement, ...]:
+        """Give back the order's reservations (all of them when ``items`` is None).
+
+        Returns what was released; releasing twice releases nothing the second time.
+
+        Raises:
+            ValidationError: an item asks to release more than the order holds.
+        """
+        ...
+
+    def commit(self, order_id: str, items: Sequence[StockMovement]) -> tuple[StockMovement, ...]:
+        """Turn reservations into shipments: on hand and reserved both drop by each quantity.
+
+        Raises:
+            ValidationError: an item asks to commit more than the order holds.
+        """
+        ...
+
+    def reservations(self, order_id: str) -> tuple[StockMovement, ...]:
+        """What the order holds now, sorted by SKU and location."""
+        ...
+
+    def all_reservations(self) -> list[tuple[str, StockMovement]]:
+        """Every held reservation as ``(order_id, movement)``; for integrity checks."""
+        ...
+
+
+class EventLog(Protocol):
+    def append(self, events: Sequence[NewEvent]) -> None:
+        """Append events in order. The log is append-only: nothing updates or deletes."""
+        ...
+
+    def stream(self, stream: str) -> list[RecordedEvent]:
+        """Every event of one stream, oldest first."""
+        ...
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Events of every stream with ``position > after``, oldest first."""
+        ...
+
+
+class IdempotencyStore(Protocol):
+    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Store ``record`` unless its key exists; return the existing record if it does.
+
+        Where the database allows concurrent writers, a second claim of a key whose first
+        claim is not yet committed waits for that unit of work to finish.
+        """
+        ...
+
+
+class Sequences(Protocol):
+    def next(self, name: str) -> int:
+        """The next value (1, 2, 3, …) of a named counter; gapless, rolled back with the
+        unit of work."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    orders: OrderRepository
+    stock: StockRepository
+    events: EventLog
+    idempotency: IdempotencyStore
+    sequences: Sequences
+
+    def commit(self) -> None:
+        """Make every change of this unit of work durable and visible, atomically.
+
+        Raises:
+            TransientStorageError: the database asked for a retry (the whole command is
+                then run again by the service).
+        """
+        ...
+
+
+class Storage(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """Begin a writing unit of work. Leaving the block without ``commit()`` rolls back.
+
+        Raises:
+            TransientStorageError: the database stayed busy past its timeout.
+        """
+        ...
+
+    def reader(self) -> AbstractContextManager[UnitOfWork]:
+        """A read-only unit of work on a consistent snapshot; writes through it are errors."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. The storage may not be used afterwards."""
+        ...
