@@ -220,11 +220,16 @@ class Sequences(Protocol):
 
 
 class UnitOfWork(Protocol):
-    orders: OrderRepository
-    stock: StockRepository
-    events: EventLog
-    idempotency: IdempotencyStore
-    sequences: Sequences
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def stock(self) -> StockRepository: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def sequences(self) -> Sequences: ...
 
     def commit(self) -> None:
         """Make every change of this unit of work durable and visible, atomically.

@@ -57,7 +57,7 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(
         Money, lambda v, _: Money(Decimal(v["amount"]), v["currency"])
     )
-    configure_tagged_union(EditOp, converter, tag_name="op")  # type: ignore[arg-type]
+    configure_tagged_union(EditOp, converter, tag_name="op")
     return converter
 
 

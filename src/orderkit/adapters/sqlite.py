@@ -191,7 +191,7 @@ class SQLiteStorage:
         except sqlite3.Error as exc:
             raise (self._dialect.translate(exc) or StorageError(str(exc))) from exc
         uow = SqlUnitOfWork(
-            conn, self._dialect, writable=writable, on_commit=lambda: conn.execute("COMMIT")
+            conn, self._dialect, writable=writable, on_commit=lambda: conn.commit()
         )
         try:
             yield uow
