@@ -1,7 +1,6 @@
 """The generic status machine: validation at build time, firing, guards, extension, Mermaid."""
 
 # STYLE.md asks for `expected == actual`; SIM300 (Yoda conditions) would flip every assertion.
-# ruff: noqa: SIM300
 
 from __future__ import annotations
 

@@ -33,7 +33,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from orderkit.money import Money
 
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.errors import (
@@ -51,6 +50,7 @@ from orderkit.events import (
     RefundIssued,
     StatusChanged,
 )
+from orderkit.money import Money
 from orderkit.order import (
     Address,
     Adjustment,
