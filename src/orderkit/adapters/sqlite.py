@@ -190,7 +190,7 @@ class SQLiteStorage:
             conn.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         except sqlite3.Error as exc:
             raise (self._dialect.translate(exc) or StorageError(str(exc))) from exc
-        uow = SqlUnitOfWork(conn, self._dialect, writable=writable, on_commit=lambda: conn.commit())
+        uow = SqlUnitOfWork(conn, self._dialect, writable=writable, on_commit=conn.commit)
         try:
             yield uow
         finally:
