@@ -25,6 +25,9 @@ do not know orderkit.
     ├── EditError
     │   ├── EditNotAllowed
     │   └── SelfApproval
+    ├── DeliveryFailed                        a channel could not deliver a message
+    ├── CarrierError                          a carrier refused or could not be reached
+    │   └── InvalidTrackingNumber (ValueError)  not a number this carrier issues
     ├── IdempotencyConflict                   same key, different request
     ├── ConcurrencyConflict                   someone else changed it first (retryable)
     └── StorageError
@@ -39,14 +42,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CarrierError",
     "ConcurrencyConflict",
     "CurrencyMismatch",
+    "DeliveryFailed",
     "EditError",
     "EditNotAllowed",
     "EditNotFound",
     "GuardRefused",
     "IdempotencyConflict",
     "InvalidStockAdjustment",
+    "InvalidTrackingNumber",
     "InvalidTransition",
     "MachineDefinitionError",
     "NotFound",
@@ -232,6 +238,42 @@ class EditNotAllowed(EditError):
 
 class SelfApproval(EditError):
     code = "self_approval"
+
+
+class DeliveryFailed(OrderkitError):
+    """A channel could not deliver a message.
+
+    ``retryable`` is True when trying again later may succeed (a timeout, a busy server, an
+    HTTP 5xx) and False when it cannot (a rejected address, an HTTP 4xx): the dispatcher
+    retries the first with backoff and dead-letters the second at once.
+    """
+
+    code = "delivery_failed"
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class CarrierError(OrderkitError):
+    """A carrier refused a request (no service on the route, a parcel too heavy) or could
+    not be reached."""
+
+    code = "carrier_error"
+
+
+class InvalidTrackingNumber(CarrierError, ValueError):
+    """A tracking number that does not match its carrier's format or check digit."""
+
+    code = "invalid_tracking_number"
+
+    def __init__(self, carrier: str, tracking_number: str, why: str) -> None:
+        super().__init__(
+            f"{tracking_number!r} is not a valid {carrier} tracking number: {why}; "
+            "check it against the carrier's label"
+        )
+        self.carrier = carrier
+        self.tracking_number = tracking_number
 
 
 class IdempotencyConflict(OrderkitError):

@@ -21,9 +21,13 @@ import attrs
 
 from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel
-from orderkit.order import Order
+from orderkit.notification import Message
+from orderkit.order import Address, Order
+from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
 
 __all__ = [
+    "Carrier",
+    "Channel",
     "Clock",
     "EventLog",
     "IdGenerator",
@@ -256,4 +260,78 @@ class Storage(Protocol):
 
     def close(self) -> None:
         """Release connections. The storage may not be used afterwards."""
+        ...
+
+
+class Channel(Protocol):
+    """A way to reach people or systems: email, a webhook, SMS, a folder of files.
+
+    Channels are called by the outbox dispatcher, outside any unit of work.
+    """
+
+    @property
+    def name(self) -> str:
+        """The name outbox entries use to pick this channel (``email``, ``webhook``, …)."""
+        ...
+
+    def send(self, message: Message) -> None:
+        """Deliver one message; return only once the receiving side has accepted it.
+
+        Pass ``message.dedup_key`` on where the receiving side can honour it.
+
+        Raises:
+            DeliveryFailed: it was not delivered; ``retryable`` says whether trying again
+                later can help (a timeout, a 5xx) or not (an address that does not exist).
+        """
+        ...
+
+
+class Carrier(Protocol):
+    """A shipping carrier: rates, labels, tracking."""
+
+    @property
+    def code(self) -> str:
+        """The carrier's short code (``sf-express``, ``ups``, ``table-rate``, …)."""
+        ...
+
+    def quote(
+        self, origin: Address, destination: Address, parcels: Sequence[Parcel]
+    ) -> list[RateQuote]:
+        """The services and prices offered for these parcels, cheapest first.
+
+        Raises:
+            CarrierError: the carrier cannot serve this route or these parcels.
+        """
+        ...
+
+    def create_shipment(
+        self,
+        origin: Address,
+        destination: Address,
+        parcels: Sequence[Parcel],
+        *,
+        service: str,
+        reference: str,
+    ) -> ShipmentLabel:
+        """Book the shipment and return its tracking number and label reference.
+
+        ``reference`` is the shop's own (the order number); carriers that accept an
+        idempotency key use it so a retried booking does not book twice.
+
+        Raises:
+            CarrierError: the booking was refused.
+        """
+        ...
+
+    def track(self, tracking_number: str) -> list[TrackingEvent]:
+        """Every tracking event known for the number, oldest first.
+
+        Raises:
+            InvalidTrackingNumber: the number is not one this carrier issues.
+            CarrierError: the carrier could not be asked.
+        """
+        ...
+
+    def tracking_url(self, tracking_number: str) -> str:
+        """A page where the customer can follow the parcel."""
         ...

@@ -1,0 +1,81 @@
+"""The notification outbox: messages written in the same unit of work as the order change.
+
+A command that must tell someone adds :class:`OutboxDraft` s through its unit of work; a
+failed command therefore queues nothing. A dispatcher later claims due
+:class:`OutboxEntry` s, renders them into :class:`orderkit.notification.Message` s and hands
+them to channels, with retries, backoff and a dead-letter state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from orderkit.events import NewEvent
+from orderkit.order import Order
+
+__all__ = ["Notifier", "OutboxDraft", "OutboxEntry", "OutboxStatus"]
+
+
+class OutboxStatus:
+    QUEUED = "queued"  # waiting for its next attempt (also after a retryable failure)
+    SENDING = "sending"  # claimed by a dispatcher, lease running
+    SENT = "sent"
+    DEAD = "dead"  # gave up: attempts exhausted or a permanent failure; can be re-sent
+
+    ALL = (QUEUED, SENDING, SENT, DEAD)
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return dict(value)
+
+
+@attrs.frozen
+class OutboxDraft:
+    """A notification a command wants sent.
+
+    ``payload`` is JSON-ready data the renderer turns into a message (for receipts: the
+    unstructured :class:`~orderkit.receipt.Receipt` snapshot). ``dedup_key`` defaults to
+    the entry id when empty.
+    """
+
+    kind: str
+    channel: str
+    recipient: str
+    locale: str
+    payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    order_id: str | None = None
+    dedup_key: str = ""
+
+
+@attrs.frozen
+class OutboxEntry:
+    """An outbox row as stored, with its delivery state."""
+
+    entry_id: str
+    kind: str
+    channel: str
+    recipient: str
+    locale: str
+    payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    order_id: str | None
+    dedup_key: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class Notifier(Protocol):
+    def notifications(self, order: Order, events: Sequence[NewEvent]) -> list[OutboxDraft]:
+        """The notifications a command's events call for, given the order after it.
+
+        Pure: no I/O. Called inside the command's unit of work; what it returns is queued
+        in the same transaction.
+        """
+        ...
