@@ -204,6 +204,7 @@ class Shipment:
     tracking_number: str
     shipped_at: datetime
     delivered_at: datetime | None = None
+    tracking_url: str = ""
 
 
 @attrs.frozen
