@@ -11,14 +11,17 @@ Money('59.97', 'USD')
 from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
 from orderkit.edits import EditPolicy
 from orderkit.errors import (
+    CarrierError,
     ConcurrencyConflict,
     CurrencyMismatch,
+    DeliveryFailed,
     EditError,
     EditNotAllowed,
     EditNotFound,
     GuardRefused,
     IdempotencyConflict,
     InvalidStockAdjustment,
+    InvalidTrackingNumber,
     InvalidTransition,
     MachineDefinitionError,
     NotFound,
@@ -39,6 +42,7 @@ from orderkit.events import RecordedEvent, StockMovement
 from orderkit.inventory import ReservationPolicy, StockLevel
 from orderkit.lifecycle import OrderEvent, OrderStatus, default_order_machine
 from orderkit.money import Money
+from orderkit.notification import Message
 from orderkit.order import (
     AddLine,
     Address,
@@ -47,7 +51,6 @@ from orderkit.order import (
     ChangeAddress,
     ChangePrice,
     ChangeQuantity,
-    Channel,
     Customer,
     EditRequest,
     LineDraft,
@@ -58,10 +61,13 @@ from orderkit.order import (
     Payment,
     Refund,
     RemoveLine,
+    SalesChannel,
     Shipment,
 )
-from orderkit.ports import OrderQuery, Page, Storage, UnitOfWork
+from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus
+from orderkit.ports import Carrier, Channel, OrderQuery, Page, Storage, UnitOfWork
 from orderkit.service import OrderNumbering, OrderService
+from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine, Transition
 
 __all__ = [
@@ -69,6 +75,8 @@ __all__ = [
     "Address",
     "Adjustment",
     "AdjustmentKind",
+    "Carrier",
+    "CarrierError",
     "ChangeAddress",
     "ChangePrice",
     "ChangeQuantity",
@@ -76,6 +84,7 @@ __all__ = [
     "ConcurrencyConflict",
     "CurrencyMismatch",
     "Customer",
+    "DeliveryFailed",
     "EditError",
     "EditNotAllowed",
     "EditNotFound",
@@ -85,12 +94,15 @@ __all__ = [
     "GuardRefused",
     "IdempotencyConflict",
     "InvalidStockAdjustment",
+    "InvalidTrackingNumber",
     "InvalidTransition",
     "LineDraft",
     "LineItem",
     "MachineDefinitionError",
+    "Message",
     "Money",
     "NotFound",
+    "Notifier",
     "Order",
     "OrderDraft",
     "OrderEvent",
@@ -102,25 +114,34 @@ __all__ = [
     "OrderTotals",
     "OrderkitError",
     "OutOfStock",
+    "OutboxDraft",
+    "OutboxEntry",
+    "OutboxStatus",
     "Overpayment",
     "Page",
+    "Parcel",
     "Payment",
     "PaymentError",
+    "RateQuote",
     "RecordedEvent",
     "Refund",
     "RefundExceedsPayment",
     "RemoveLine",
     "ReservationPolicy",
+    "SalesChannel",
     "SchemaVersionError",
     "SelfApproval",
     "SequentialIds",
     "Shipment",
+    "ShipmentLabel",
     "StatusMachine",
     "StockLevel",
     "StockMovement",
     "Storage",
     "StorageError",
     "SystemClock",
+    "TrackingEvent",
+    "TrackingStatus",
     "TransientStorageError",
     "Transition",
     "UlidGenerator",

@@ -25,11 +25,11 @@ from orderkit.order import (
     Adjustment,
     AdjustmentKind,
     ChangePrice,
-    Channel,
     Customer,
     LineDraft,
     Order,
     OrderDraft,
+    SalesChannel,
 )
 from orderkit.service import OrderService
 
@@ -197,7 +197,7 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
     drafts: dict[str, OrderDraft] = {
         "lin": _draft(
             "lin",
-            Channel.APP,
+            SalesChannel.APP,
             "CNY",
             [("TEA-LJ-250", 2), ("MUG-CEL-01", 2)],
             tags=("gift",),
@@ -207,11 +207,16 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
             ),
         ),
         "chen": _draft(
-            "chen", Channel.MARKETPLACE, "CNY", [("POT-YX-02", 1)], group="taiwan", shipping="25.00"
+            "chen",
+            SalesChannel.MARKETPLACE,
+            "CNY",
+            [("POT-YX-02", 1)],
+            group="taiwan",
+            shipping="25.00",
         ),
         "sato": _draft(
             "sato",
-            Channel.WEB,
+            SalesChannel.WEB,
             "JPY",
             [("POT-YX-02", 1), ("TOWEL-LN", 3)],
             group="japan",
@@ -219,7 +224,7 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
         ),
         "anna": _draft(
             "anna",
-            Channel.SOCIAL,
+            SalesChannel.SOCIAL,
             "EUR",
             [("SET-GF-06", 1), ("TEA-LJ-250", 3)],
             tags=("urgent",),
@@ -228,13 +233,15 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
             shipping="4.90",
         ),
         "sam": _draft(
-            "sam", Channel.POS, "USD", [("MUG-CEL-01", 4), ("TOWEL-LN", 2)], group="us-west"
+            "sam", SalesChannel.POS, "USD", [("MUG-CEL-01", 4), ("TOWEL-LN", 2)], group="us-west"
         ),
         "sam-later": _draft(
-            "sam", Channel.WEB, "USD", [("SET-GF-06", 2)], group="us-west", shipping="9.00"
+            "sam", SalesChannel.WEB, "USD", [("SET-GF-06", 2)], group="us-west", shipping="9.00"
         ),
-        "anna-unpaid": _draft("anna", Channel.WEB, "EUR", [("TOWEL-LN", 2)], group="eu"),
-        "lin-unpaid": _draft("lin", Channel.APP, "CNY", [("TEA-LJ-250", 1)], group="east-china"),
+        "anna-unpaid": _draft("anna", SalesChannel.WEB, "EUR", [("TOWEL-LN", 2)], group="eu"),
+        "lin-unpaid": _draft(
+            "lin", SalesChannel.APP, "CNY", [("TEA-LJ-250", 1)], group="east-china"
+        ),
     }
     placed: dict[str, Order] = {}
     for key, draft in drafts.items():
@@ -361,7 +368,7 @@ def _summarise(service: OrderService, say: _Printer) -> None:
     problems = service.check_integrity()
     say(f"  Integrity check: {'clean' if not problems else '; '.join(problems)}")
 
-    edited = next((o for o in orders if o.channel == Channel.MARKETPLACE), None)
+    edited = next((o for o in orders if o.channel == SalesChannel.MARKETPLACE), None)
     if edited is not None:
         say.heading(f"Event log of {edited.number} (its modification record)")
         for event in service.history(edited.id):

@@ -27,7 +27,6 @@ __all__ = [
     "ChangeAddress",
     "ChangePrice",
     "ChangeQuantity",
-    "Channel",
     "Customer",
     "EditOp",
     "EditRequest",
@@ -41,6 +40,7 @@ __all__ = [
     "Payment",
     "Refund",
     "RemoveLine",
+    "SalesChannel",
     "Shipment",
     "ShipmentLine",
     "compute_totals",
@@ -49,7 +49,7 @@ __all__ = [
 DEFAULT_LOCATION = "default"
 
 
-class Channel:
+class SalesChannel:
     """Well-known sales channels. Any non-empty string is accepted; these are conventions."""
 
     WEB = "web"
@@ -266,7 +266,7 @@ class OrderDraft:
     shipping_address: Address
     lines: tuple[LineDraft, ...] = attrs.field(converter=_line_drafts)
     billing_address: Address | None = None
-    channel: str = Channel.WEB
+    channel: str = SalesChannel.WEB
     prices_include_tax: bool = False
     adjustments: tuple[Adjustment, ...] = attrs.field(default=(), converter=_adjustments)
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
@@ -334,7 +334,7 @@ class Order:
     created_at: datetime
     updated_at: datetime
     billing_address: Address | None = None
-    channel: str = Channel.WEB
+    channel: str = SalesChannel.WEB
     prices_include_tax: bool = False
     adjustments: tuple[Adjustment, ...] = ()
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)

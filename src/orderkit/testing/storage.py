@@ -80,7 +80,6 @@ from orderkit.order import (
     ChangeAddress,
     ChangePrice,
     ChangeQuantity,
-    Channel,
     Customer,
     EditRequest,
     LineDraft,
@@ -91,6 +90,7 @@ from orderkit.order import (
     Payment,
     Refund,
     RemoveLine,
+    SalesChannel,
     Shipment,
     ShipmentLine,
 )
@@ -254,7 +254,7 @@ def rich_order() -> Order:
         status="partially_shipped",
         created_at=at,
         updated_at=at + timedelta(hours=3),
-        channel=Channel.MARKETPLACE,
+        channel=SalesChannel.MARKETPLACE,
         prices_include_tax=True,
         adjustments=(
             Adjustment(AdjustmentKind.DISCOUNT, "10% off", percent=Decimal("10")),
@@ -448,7 +448,7 @@ class StorageContract:
     def draft(
         *lines: tuple[str, int],
         customer_id: str = "c-1",
-        channel: str = Channel.WEB,
+        channel: str = SalesChannel.WEB,
         tags: Iterable[str] = (),
         group: str | None = None,
         note: str = "",
