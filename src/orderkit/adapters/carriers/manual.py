@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from orderkit.adapters.carriers._common import check_parcels
 from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
 from orderkit.order import Address
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
+from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, check_parcels
 from orderkit.tracking_numbers import (
     TRACKING_FORMATS,
     identify_carriers,

@@ -30,12 +30,18 @@ from decimal import Decimal
 
 import attrs
 
-from orderkit.adapters.carriers._common import check_parcels
 from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
 from orderkit.money import Money
 from orderkit.order import Address
 from orderkit.ports import Clock
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.shipping import (
+    Parcel,
+    RateQuote,
+    ShipmentLabel,
+    TrackingEvent,
+    TrackingStatus,
+    check_parcels,
+)
 
 __all__ = ["SCENARIOS", "SimulatedCarrier"]
 

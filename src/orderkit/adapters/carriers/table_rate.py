@@ -57,7 +57,6 @@ from typing import Any
 
 import attrs
 
-from orderkit.adapters.carriers._common import check_parcels
 from orderkit.clock import UlidGenerator
 from orderkit.errors import (
     CarrierConfigError,
@@ -69,7 +68,14 @@ from orderkit.errors import (
 from orderkit.money import Money
 from orderkit.order import Address
 from orderkit.ports import Clock, IdGenerator
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.shipping import (
+    Parcel,
+    RateQuote,
+    ShipmentLabel,
+    TrackingEvent,
+    TrackingStatus,
+    check_parcels,
+)
 
 __all__ = [
     "RateTable",
