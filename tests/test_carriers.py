@@ -4,8 +4,10 @@ the simulated and manual carriers do beyond it."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from orderkit.ports import Carrier
 from orderkit.shipping import Parcel, ShipmentLabel, TrackingStatus
 from orderkit.testing import CarrierContract
 from orderkit.testing.carriers import DESTINATION, ORIGIN, Route
+from test_docs import DOCS, parse_markdown, run_python_blocks
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 PARCELS = Route().parcels
@@ -52,6 +55,55 @@ class TestSimulatedCarrier(CarrierContract):
         booked = book(carrier)
         clock.advance(timedelta(days=10))  # the whole script has played out
         return booked
+
+
+@pytest.fixture(scope="module")
+def carriers_page(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The namespace docs/carriers.md leaves behind: its Kestrel adapter and fake API."""
+    doc = parse_markdown(DOCS.joinpath("carriers.md").read_text(encoding="utf-8"), "carriers.md")
+    namespace: dict[str, Any] = {"__name__": "carriers_page"}
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("carriers-page"))  # the page writes rates.json
+    try:
+        run_python_blocks(doc, namespace)
+    finally:
+        os.chdir(here)
+    return namespace
+
+
+class TestKestrelCarrier(CarrierContract):
+    """The worked example's HTTP adapter, against its fake API on 127.0.0.1."""
+
+    @pytest.fixture
+    def make_carrier(self, carriers_page: dict[str, Any]) -> Iterator[Callable[[], Carrier]]:
+        api = carriers_page["FakeKestrelAPI"](FixedClock(START))
+        adapter = carriers_page["KestrelCarrier"]
+        yield lambda: adapter(api.url, api_key=api.API_KEY)
+        api.close()
+
+
+def test_the_kestrel_example_refuses_a_well_formed_number_its_api_does_not_know(
+    carriers_page: dict[str, Any],
+) -> None:
+    api = carriers_page["FakeKestrelAPI"](FixedClock(START))
+    try:
+        kestrel = carriers_page["KestrelCarrier"](api.url, api_key=api.API_KEY)
+        with pytest.raises(InvalidTrackingNumber, match="Kestrel has no such shipment"):
+            kestrel.track("KP99999999")
+    finally:
+        api.close()
+
+
+def test_the_kestrel_example_reports_a_wrong_api_key_as_a_carrier_error(
+    carriers_page: dict[str, Any],
+) -> None:
+    api = carriers_page["FakeKestrelAPI"](FixedClock(START))
+    try:
+        kestrel = carriers_page["KestrelCarrier"](api.url, api_key="wrong")
+        with pytest.raises(CarrierError, match=r"bad API key \(unauthorized, HTTP 401\)"):
+            kestrel.quote(ORIGIN, DESTINATION, PARCELS)
+    finally:
+        api.close()
 
 
 class TestManualCarrier(CarrierContract):
