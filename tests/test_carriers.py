@@ -71,39 +71,50 @@ def carriers_page(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return namespace
 
 
+@pytest.fixture
+def kestrel_api(carriers_page: dict[str, Any]) -> Iterator[Any]:
+    """A fresh fake Kestrel API from the page, on 127.0.0.1; closed after the test."""
+    api = carriers_page["FakeKestrelAPI"](FixedClock(START))
+    yield api
+    api.close()
+
+
+def kestrel(carriers_page: dict[str, Any], api: Any, api_key: str | None = None) -> Carrier:
+    adapter: Callable[..., Carrier] = carriers_page["KestrelCarrier"]
+    return adapter(api.url, api_key=api.API_KEY if api_key is None else api_key)
+
+
 class TestKestrelCarrier(CarrierContract):
-    """The worked example's HTTP adapter, against its fake API on 127.0.0.1."""
+    """The worked example's HTTP adapter, against its fake API."""
 
     @pytest.fixture
-    def make_carrier(self, carriers_page: dict[str, Any]) -> Iterator[Callable[[], Carrier]]:
-        api = carriers_page["FakeKestrelAPI"](FixedClock(START))
-        adapter = carriers_page["KestrelCarrier"]
-        yield lambda: adapter(api.url, api_key=api.API_KEY)
-        api.close()
+    def make_carrier(
+        self, carriers_page: dict[str, Any], kestrel_api: Any
+    ) -> Callable[[], Carrier]:
+        return lambda: kestrel(carriers_page, kestrel_api)
 
 
 def test_the_kestrel_example_refuses_a_well_formed_number_its_api_does_not_know(
-    carriers_page: dict[str, Any],
+    carriers_page: dict[str, Any], kestrel_api: Any
 ) -> None:
-    api = carriers_page["FakeKestrelAPI"](FixedClock(START))
-    try:
-        kestrel = carriers_page["KestrelCarrier"](api.url, api_key=api.API_KEY)
-        with pytest.raises(InvalidTrackingNumber, match="Kestrel has no such shipment"):
-            kestrel.track("KP99999999")
-    finally:
-        api.close()
+    with pytest.raises(InvalidTrackingNumber, match="Kestrel has no such shipment"):
+        kestrel(carriers_page, kestrel_api).track("KP99999999")
 
 
 def test_the_kestrel_example_reports_a_wrong_api_key_as_a_carrier_error(
-    carriers_page: dict[str, Any],
+    carriers_page: dict[str, Any], kestrel_api: Any
 ) -> None:
-    api = carriers_page["FakeKestrelAPI"](FixedClock(START))
-    try:
-        kestrel = carriers_page["KestrelCarrier"](api.url, api_key="wrong")
-        with pytest.raises(CarrierError, match=r"bad API key \(unauthorized, HTTP 401\)"):
-            kestrel.quote(ORIGIN, DESTINATION, PARCELS)
-    finally:
-        api.close()
+    with pytest.raises(CarrierError, match=r"bad API key \(unauthorized, HTTP 401\)"):
+        kestrel(carriers_page, kestrel_api, api_key="wrong").quote(ORIGIN, DESTINATION, PARCELS)
+
+
+def test_the_kestrel_example_reports_an_unreachable_api_as_a_carrier_error(
+    carriers_page: dict[str, Any], kestrel_api: Any
+) -> None:
+    carrier = kestrel(carriers_page, kestrel_api)
+    kestrel_api.close()
+    with pytest.raises(CarrierError, match=r"could not reach Kestrel at http://127\.0\.0\.1:"):
+        carrier.quote(ORIGIN, DESTINATION, PARCELS)
 
 
 class TestManualCarrier(CarrierContract):
