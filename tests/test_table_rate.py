@@ -238,6 +238,13 @@ def test_a_missing_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
         RateTable.from_file(tmp_path / "rates.json")
 
 
+def test_a_file_that_is_not_utf8_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "rates.json"
+    path.write_bytes('{"currency": "€"}'.encode("cp1252"))
+    with pytest.raises(CarrierConfigError, match=r"rates\.json: cannot read the file"):
+        RateTable.from_file(path)
+
+
 def test_a_file_that_is_not_json_is_a_config_error_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "rates.json"
     path.write_text('{\n  "currency": "CNY",\n  oops\n}', encoding="utf-8")
@@ -252,6 +259,7 @@ def test_a_file_that_is_not_json_is_a_config_error_naming_the_line(tmp_path: Pat
         (["currency"], ..., "(top level)", "'currency' is missing"),
         (["tracking_url"], "https://x.example/", "tracking_url", "{tracking_number}"),
         (["zones"], [], "zones", "non-empty JSON array"),
+        (["zones", 1], "near", "zones[1]", 'must be a JSON object, not "near"'),
         (["zones", 0, "services"], {}, "zones[0].services", "at least one service"),
         (["zones", 0, "match", 0, "country"], "China", "zones[0].match[0].country", "alpha-2"),
         (

@@ -165,6 +165,11 @@ def _describe(destination: Address) -> str:
     return "/".join(p for p in parts if p) or "an address without a country"
 
 
+def _show(value: Any) -> str:
+    """A JSON value as the file's author wrote it (roughly), for error messages."""
+    return json.dumps(value, default=str, ensure_ascii=False)[:60]
+
+
 class _Reader:
     """Reads one JSON entry, raising CarrierConfigError with its path on anything wrong."""
 
@@ -175,17 +180,15 @@ class _Reader:
         return CarrierConfigError(self.source, self.path or "(top level)", problem)
 
     def at(self, key: str | int) -> _Reader:
+        """The entry at ``key`` of this array (int) or object (str; absent keys read None)."""
         if isinstance(key, int):
-            path = f"{self.path}[{key}]"
-        else:
-            path = f"{self.path}.{key}" if self.path else key
-        if isinstance(key, int):
-            return _Reader(self.source, self.value[key], path)
+            return _Reader(self.source, self.value[key], f"{self.path}[{key}]")
+        path = f"{self.path}.{key}" if self.path else key
         return _Reader(self.source, self.value.get(key), path)
 
     def object(self, required: Sequence[str], optional: Sequence[str] = ()) -> _Reader:
-        if not isinstance(self.value, dict):
-            raise self.fail(f"must be a JSON object, not {json.dumps(self.value)}")
+        if not isinstance(self.value, Mapping):
+            raise self.fail(f"must be a JSON object, not {_show(self.value)}")
         unknown = sorted(set(self.value) - set(required) - set(optional))
         if unknown:
             allowed = ", ".join(sorted([*required, *optional]))
@@ -195,14 +198,14 @@ class _Reader:
                 raise self.fail(f"{key!r} is missing")
         return self
 
-    def items(self, *, non_empty: bool = True) -> list[_Reader]:
-        if not isinstance(self.value, list) or (non_empty and not self.value):
-            raise self.fail("must be a non-empty JSON array")
+    def items(self) -> list[_Reader]:
+        if not isinstance(self.value, list) or not self.value:
+            raise self.fail(f"must be a non-empty JSON array, not {_show(self.value)}")
         return [self.at(i) for i in range(len(self.value))]
 
     def text(self, pattern: str = r".+", hint: str = "a non-empty string") -> str:
         if not isinstance(self.value, str) or not re.fullmatch(pattern, self.value.strip()):
-            raise self.fail(f"must be {hint}, not {json.dumps(self.value, default=str)}")
+            raise self.fail(f"must be {hint}, not {_show(self.value)}")
         return self.value.strip()
 
     def grams(self) -> int:
@@ -244,7 +247,7 @@ class RateTable:
         source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise CarrierConfigError(source, "", f"cannot read the file ({exc})") from None
         return cls.from_json(text, source=source)
 
@@ -303,7 +306,7 @@ def _zone(reader: _Reader, currency: str) -> Zone:
     name = reader.at("name").text()
     rules = tuple(_rule(r) for r in reader.at("match").items())
     services_reader = reader.at("services")
-    if not isinstance(services_reader.value, dict) or not services_reader.value:
+    if not isinstance(services_reader.value, Mapping) or not services_reader.value:
         raise services_reader.fail(
             'must be a JSON object naming at least one service, e.g. {"standard": {...}}'
         )
