@@ -11,16 +11,14 @@ it normalized; :func:`tracking_url` builds the carrier's public tracking page fo
 
 Carrier codes and what is checked:
 
-=============  ==========================================================  =================
-code           format                                                      check digit
-=============  ==========================================================  =================
-``upu``        UPU S10: 2 letters, 8 digits, check digit, 2-letter country  S10 mod 11
-``china-post`` S10 ending ``CN``; or 13 digits starting 1 (EMS) or 9        S10; none known
-``usps``       IMpb: 20 to 22 digits (``420`` + ZIP routing prefix          mod 10, 3/1
-               stripped); or S10 ending ``US``                             weights; S10
-``ups``        ``1Z`` + 6 shipper + 2 service + 7 package + check digit    UPS mod 10
-``sf-express`` ``SF`` + 12 or 13 digits                                    none published
-=============  ==========================================================  =================
+- ``upu``: UPU S10, 2 letters, 8 digits, a check digit and the issuing country
+  (``AA473124829GB``); S10 mod 11 check digit.
+- ``china-post``: S10 ending in ``CN``; or a domestic number, 13 digits starting with 1
+  (EMS) or 9 (parcel), checked for format only (no published check digit).
+- ``usps``: IMpb, 20 to 22 digits (a scanned ``420`` + ZIP routing prefix is dropped), MOD 10
+  check digit with weights 3 and 1; or S10 ending in ``US``.
+- ``ups``: ``1Z`` + 6 shipper + 2 service + 7 package characters + a UPS mod 10 check digit.
+- ``sf-express``: ``SF`` + 12 or 13 digits, format only (SF publishes no check digit).
 
 A check digit catches most typing mistakes, not all: S10 maps two remainders to the check
 digit 5, and UPS doubles every other character without summing digits, so a few single-digit
