@@ -13,11 +13,13 @@ import babel.numbers
 from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
+from orderkit.shipping import Parcel
 
 __all__ = [
     "allocation_weights",
     "currencies",
     "money",
+    "parcels",
     "s10_numbers",
     "spec_s10_check",
     "spec_ups_check",
@@ -144,3 +146,11 @@ def usps_numbers(draw: st.DrawFn) -> str:
     """A valid USPS IMpb number of 20, 21 or 22 digits."""
     data = draw(st.text(_DIGITS, min_size=19, max_size=21))
     return f"{data}{spec_usps_check(data)}"
+
+
+def parcels(max_grams: int = 5000, max_size: int = 4) -> st.SearchStrategy[list[Parcel]]:
+    """One to ``max_size`` parcels of 1 g to ``max_grams`` each, with one to five items."""
+    parcel = st.builds(
+        Parcel, weight_grams=st.integers(1, max_grams), items=st.integers(min_value=1, max_value=5)
+    )
+    return st.lists(parcel, min_size=1, max_size=max_size)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
 
 from orderkit.adapters.carriers import RateTable, TableRateCarrier, example_rate_table
 from orderkit.clock import FixedClock, SequentialIds
@@ -16,6 +18,7 @@ from orderkit.errors import CarrierConfigError, CarrierError, CurrencyMismatch
 from orderkit.money import Money
 from orderkit.order import Address
 from orderkit.shipping import Parcel, TrackingStatus
+from strategies import money, parcels
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 SHOP = Address("Shop", "1 Longjing Road", "Hangzhou", "CN", region="Zhejiang")
@@ -160,6 +163,22 @@ def test_an_order_at_the_free_shipping_threshold_ships_free_with_that_service() 
 def test_an_order_below_the_free_shipping_threshold_pays() -> None:
     quotes = carrier().quote(SHOP, to("Zhejiang"), [Parcel(500)], order_value=Money("98.99", "CNY"))
     assert "9.50" == prices(quotes)["standard"]
+
+
+@given(parcels(), parcels(max_size=1))
+def test_each_added_parcel_adds_to_the_price(
+    boxes: list[Parcel], extra: list[Parcel]
+) -> None:
+    before = prices(carrier().quote(SHOP, to("Zhejiang"), boxes))["standard"]
+    after = prices(carrier().quote(SHOP, to("Zhejiang"), boxes + extra))["standard"]
+    assert Decimal(after) > Decimal(before)
+
+
+@given(parcels(), money("CNY", min_value=0, max_value=200))
+def test_the_free_shipping_threshold_is_all_or_nothing(boxes: list[Parcel], value: Money) -> None:
+    full = prices(carrier().quote(SHOP, to("Zhejiang"), boxes))["standard"]
+    charged = prices(carrier().quote(SHOP, to("Zhejiang"), boxes, order_value=value))["standard"]
+    assert ("0.00" if value >= Money("99.00", "CNY") else full) == charged
 
 
 def test_an_order_value_in_another_currency_is_a_currency_mismatch() -> None:
@@ -315,6 +334,18 @@ def test_a_wrong_entry_is_a_config_error_naming_the_file_the_entry_and_the_probl
     assert ("rates.json", where) == (error.source, error.path)
     assert problem in error.problem
     assert str(error).startswith(f"rates.json: {where}: ")
+
+
+def test_a_key_written_twice_in_one_object_is_a_config_error() -> None:
+    text = '{"currency": "CNY", "currency": "EUR", "tracking_url": "{tracking_number}"}'
+    with pytest.raises(CarrierConfigError, match="the key 'currency' appears twice"):
+        RateTable.from_json(text, source="rates.json")
+
+
+def test_two_zones_with_one_name_are_a_config_error() -> None:
+    with pytest.raises(CarrierConfigError) as raised:
+        RateTable.from_data(broken(["zones", 2, "name"], "near"), source="rates.json")
+    assert "zones[2].name" == raised.value.path
 
 
 def test_json_numbers_are_read_as_exact_decimals() -> None:

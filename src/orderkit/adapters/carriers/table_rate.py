@@ -165,6 +165,22 @@ def _describe(destination: Address) -> str:
     return "/".join(p for p in parts if p) or "an address without a country"
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict, refusing a key that appears twice."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _show(value: Any) -> str:
     """A JSON value as the file's author wrote it (roughly), for error messages."""
     return json.dumps(value, default=str, ensure_ascii=False)[:60]
@@ -259,10 +275,17 @@ class RateTable:
             CarrierConfigError: not JSON, or an entry is wrong.
         """
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise CarrierConfigError(
                 source, f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}"
+            ) from None
+        except _DuplicateKey as exc:
+            raise CarrierConfigError(
+                source,
+                "",
+                f"the key {exc.key!r} appears twice in one object (JSON would silently keep the "
+                "last); remove or rename one",
             ) from None
         return cls.from_data(data, source=source)
 
@@ -287,6 +310,7 @@ class RateTable:
         )
         carrier = top.at("carrier").text() if "carrier" in top.value else "table-rate"
         zones = tuple(_zone(z, currency) for z in top.at("zones").items())
+        _check_names(source, zones)
         _check_rules(source, zones)
         return cls(carrier, currency, url, zones, source)
 
@@ -368,6 +392,20 @@ def _service(reader: _Reader, name: str, currency: str) -> ServiceRate:
             raise days_reader.fail(f"must be [fewest, most] whole days, not {value!r}")
         days = (value[0], value[1])
     return ServiceRate(name, tuple(bands), fees["per_item"], fees["per_order"], free_above, days)
+
+
+def _check_names(source: str, zones: Sequence[Zone]) -> None:
+    """Refuse two zones with one name: quotes and errors name zones, so they must differ."""
+    first: dict[str, int] = {}
+    for z, zone in enumerate(zones):
+        if zone.name in first:
+            raise CarrierConfigError(
+                source,
+                f"zones[{z}].name",
+                f"{zone.name!r} is already the name of zones[{first[zone.name]}]; "
+                "give each zone its own name",
+            )
+        first[zone.name] = z
 
 
 def _check_rules(source: str, zones: Sequence[Zone]) -> None:
