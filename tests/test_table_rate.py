@@ -166,9 +166,7 @@ def test_an_order_below_the_free_shipping_threshold_pays() -> None:
 
 
 @given(parcels(), parcels(max_size=1))
-def test_each_added_parcel_adds_to_the_price(
-    boxes: list[Parcel], extra: list[Parcel]
-) -> None:
+def test_each_added_parcel_adds_to_the_price(boxes: list[Parcel], extra: list[Parcel]) -> None:
     before = prices(carrier().quote(SHOP, to("Zhejiang"), boxes))["standard"]
     after = prices(carrier().quote(SHOP, to("Zhejiang"), boxes + extra))["standard"]
     assert Decimal(after) > Decimal(before)
