@@ -38,8 +38,7 @@ class ManualCarrier:
         carriers: the courier codes the merchant may choose from, most specific first (the
             first that accepts a number gives its tracking page); all known codes by default.
         urls: tracking-page templates (with ``{number}``) replacing the built-in ones, per
-            courier code, e.g. ``{"sf-express": "https://www.sf-express.com/chn/sc/waybill/
-            waybill-detail/{number}"}`` for the Chinese page.
+            courier code, e.g. ``{"sf-express": "https://shop.example.com/sf/{number}"}``.
         code: this carrier's code on labels.
 
     Raises:

@@ -530,7 +530,8 @@ class TableRateCarrier:
         service: str,
         reference: str,
     ) -> ShipmentLabel:
-        """Issue a tracking number; booking the same ``reference`` again returns the same label.
+        """Issue a tracking number; booking the same ``reference`` again returns the first label
+        (whatever the other arguments), so a retried booking never issues two numbers.
 
         Raises:
             ValidationError: bad parcels.
