@@ -13,8 +13,20 @@ import babel.numbers
 from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
+from orderkit.shipping import Parcel
 
-__all__ = ["allocation_weights", "currencies", "money"]
+__all__ = [
+    "allocation_weights",
+    "currencies",
+    "money",
+    "parcels",
+    "s10_numbers",
+    "spec_s10_check",
+    "spec_ups_check",
+    "spec_usps_check",
+    "ups_numbers",
+    "usps_numbers",
+]
 
 # Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
@@ -62,3 +74,83 @@ def allocation_weights(max_size: int = 12) -> st.SearchStrategy[list[Decimal | i
         st.decimals(min_value=0, max_value=1000, places=3),
     )
     return st.lists(weight, min_size=1, max_size=max_size).filter(lambda ws: any(ws))
+
+
+# Tracking numbers. The check digits here are written out from each published scheme on its
+# own, not by calling orderkit.tracking_numbers, so tests built on them check that module
+# against the specification rather than against itself.
+
+
+def spec_s10_check(serial: str) -> int:
+    """UPU S10: weights 8 6 4 2 3 5 9 7; 11 - (sum mod 11), with 10 -> 0 and 11 -> 5."""
+    weights = [8, 6, 4, 2, 3, 5, 9, 7]
+    total = 0
+    for position in range(8):
+        total += weights[position] * int(serial[position])
+    check = 11 - total % 11
+    if check == 10:
+        return 0
+    if check == 11:
+        return 5
+    return check
+
+
+def spec_ups_check(body: str) -> int:
+    """UPS 1Z: letters A..Z as (ord - 63) mod 10; odd positions once, even positions twice."""
+    odd = even = 0
+    for position, char in enumerate(body, start=1):
+        value = int(char) if char in "0123456789" else (ord(char) - 63) % 10
+        if position % 2:
+            odd += value
+        else:
+            even += value
+    remainder = (odd + 2 * even) % 10
+    return 0 if remainder == 0 else 10 - remainder
+
+
+def spec_usps_check(data: str) -> int:
+    """USPS Publication 199 MOD 10: from the right, odd positions times 3 plus even positions;
+    the check digit is what brings the sum up to the next multiple of 10."""
+    reversed_digits = [int(d) for d in reversed(data)]
+    odd = sum(reversed_digits[0::2])
+    even = sum(reversed_digits[1::2])
+    total = 3 * odd + even
+    next_ten = (total + 9) // 10 * 10
+    return next_ten - total
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = "0123456789"
+
+
+@st.composite
+def s10_numbers(draw: st.DrawFn, country: str | None = None) -> str:
+    """A valid UPU S10 number, e.g. ``RR123456785CN``."""
+    service = draw(st.text(_LETTERS, min_size=2, max_size=2))
+    serial = draw(st.text(_DIGITS, min_size=8, max_size=8))
+    issuer = country or draw(st.text(_LETTERS, min_size=2, max_size=2))
+    return f"{service}{serial}{spec_s10_check(serial)}{issuer}"
+
+
+@st.composite
+def ups_numbers(draw: st.DrawFn) -> str:
+    """A valid UPS ``1Z`` number: 6 shipper characters, 2 service digits, 7 package digits."""
+    shipper = draw(st.text(_DIGITS + _LETTERS, min_size=6, max_size=6))
+    rest = draw(st.text(_DIGITS, min_size=9, max_size=9))
+    body = shipper + rest
+    return f"1Z{body}{spec_ups_check(body)}"
+
+
+@st.composite
+def usps_numbers(draw: st.DrawFn) -> str:
+    """A valid USPS IMpb number of 20, 21 or 22 digits."""
+    data = draw(st.text(_DIGITS, min_size=19, max_size=21))
+    return f"{data}{spec_usps_check(data)}"
+
+
+def parcels(max_grams: int = 5000, max_size: int = 4) -> st.SearchStrategy[list[Parcel]]:
+    """One to ``max_size`` parcels of 1 g to ``max_grams`` each, with one to five items."""
+    parcel = st.builds(
+        Parcel, weight_grams=st.integers(1, max_grams), items=st.integers(min_value=1, max_value=5)
+    )
+    return st.lists(parcel, min_size=1, max_size=max_size)

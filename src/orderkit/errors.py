@@ -27,7 +27,8 @@ do not know orderkit.
     │   └── SelfApproval
     ├── DeliveryFailed                        a channel could not deliver a message
     ├── CarrierError                          a carrier refused or could not be reached
-    │   └── InvalidTrackingNumber (ValueError)  not a number this carrier issues
+    │   ├── InvalidTrackingNumber (ValueError)  not a number this carrier issues
+    │   └── CarrierConfigError (ValueError)     a carrier's data file is wrong; names the entry
     ├── IdempotencyConflict                   same key, different request
     ├── ConcurrencyConflict                   someone else changed it first (retryable)
     └── StorageError
@@ -42,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "CarrierConfigError",
     "CarrierError",
     "ConcurrencyConflict",
     "CurrencyMismatch",
@@ -274,6 +276,23 @@ class InvalidTrackingNumber(CarrierError, ValueError):
         )
         self.carrier = carrier
         self.tracking_number = tracking_number
+
+
+class CarrierConfigError(CarrierError, ValueError):
+    """A carrier's configuration (a rate table file) cannot be loaded.
+
+    ``source`` names the file (or ``<mapping>``), ``path`` the entry as a JSON path
+    (``zones[2].services.express.bands[1].max_grams``), and the message says what is wrong.
+    """
+
+    code = "carrier_config_error"
+
+    def __init__(self, source: str, path: str, problem: str) -> None:
+        where = f"{source}: {path}" if path else source
+        super().__init__(f"{where}: {problem}")
+        self.source = source
+        self.path = path
+        self.problem = problem
 
 
 class IdempotencyConflict(OrderkitError):

@@ -300,6 +300,7 @@ class Carrier(Protocol):
         """The services and prices offered for these parcels, cheapest first.
 
         Raises:
+            ValidationError: no parcels, or a parcel weighing nothing (``field`` names it).
             CarrierError: the carrier cannot serve this route or these parcels.
         """
         ...
@@ -319,7 +320,8 @@ class Carrier(Protocol):
         idempotency key use it so a retried booking does not book twice.
 
         Raises:
-            CarrierError: the booking was refused.
+            ValidationError: no parcels, or a parcel weighing nothing.
+            CarrierError: the booking was refused (e.g. a service the carrier does not offer).
         """
         ...
 
@@ -333,5 +335,9 @@ class Carrier(Protocol):
         ...
 
     def tracking_url(self, tracking_number: str) -> str:
-        """A page where the customer can follow the parcel."""
+        """A page where the customer can follow the parcel; it contains the number.
+
+        Raises:
+            InvalidTrackingNumber: the number is not one this carrier issues.
+        """
         ...

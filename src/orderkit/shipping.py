@@ -8,13 +8,22 @@ beside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
 
+from orderkit.errors import ValidationError
 from orderkit.money import Money
 
-__all__ = ["Parcel", "RateQuote", "ShipmentLabel", "TrackingEvent", "TrackingStatus"]
+__all__ = [
+    "Parcel",
+    "RateQuote",
+    "ShipmentLabel",
+    "TrackingEvent",
+    "TrackingStatus",
+    "check_parcels",
+]
 
 
 class TrackingStatus:
@@ -86,3 +95,30 @@ class TrackingEvent:
     location: str = ""
     carrier_code: str = ""
     carrier_text: str = ""
+
+
+def check_parcels(parcels: Sequence[Parcel]) -> tuple[Parcel, ...]:
+    """``parcels`` as a tuple, each a :class:`Parcel` with a positive weight and item count.
+
+    Carriers call this first in ``quote`` and ``create_shipment`` so that every carrier
+    refuses the same bad input with the same error (the carrier contract checks it).
+
+    Raises:
+        ValidationError: no parcels, or a parcel that is not one or weighs nothing;
+            ``field`` names it (``parcels[1].weight_grams``).
+    """
+    checked = tuple(parcels)
+    if not checked:
+        raise ValidationError("parcels", "give at least one Parcel to quote or ship")
+    for i, parcel in enumerate(checked):
+        if not isinstance(parcel, Parcel):
+            raise ValidationError(
+                f"parcels[{i}]", f"must be an orderkit.shipping.Parcel, not {parcel!r}"
+            )
+        for name in ("weight_grams", "items"):
+            value = getattr(parcel, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValidationError(
+                    f"parcels[{i}].{name}", f"must be a whole number of at least 1, not {value!r}"
+                )
+    return checked
