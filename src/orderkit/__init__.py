@@ -11,6 +11,7 @@ Money('59.97', 'USD')
 from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
 from orderkit.edits import EditPolicy
 from orderkit.errors import (
+    CarrierConfigError,
     CarrierError,
     ConcurrencyConflict,
     CurrencyMismatch,
@@ -76,6 +77,7 @@ __all__ = [
     "Adjustment",
     "AdjustmentKind",
     "Carrier",
+    "CarrierConfigError",
     "CarrierError",
     "ChangeAddress",
     "ChangePrice",
