@@ -13,7 +13,8 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.address import (
@@ -153,6 +154,21 @@ def test_without_the_extra_any_two_letter_country_passes() -> None:
 def test_with_the_extra_a_country_the_data_does_not_know_is_refused() -> None:
     report = FULL.check(attrs.evolve(VALID["DE"], country="XX"))
     assert [("country", "unknown_country")] == problems(report)
+
+
+@pytest.mark.parametrize("country", ["D", "DEU", "ALL", "1A"])
+def test_a_country_that_is_not_two_letters_is_refused(
+    validator: AddressValidator, country: str
+) -> None:
+    report = validator.check(attrs.evolve(VALID["DE"], country=country))
+    assert [("country", "unknown_country")] == problems(report)
+
+
+def test_a_field_that_is_not_text_is_refused_rather_than_crashing(
+    validator: AddressValidator,
+) -> None:
+    report = validator.check(attrs.evolve(VALID["DE"], line2=None))
+    assert [("line2", "not_text")] == problems(report)
 
 
 def test_an_error_lists_every_problem_and_names_the_first() -> None:
@@ -389,6 +405,32 @@ def test_normalizing_a_normalized_address_changes_nothing(address: Address) -> N
     for checker in (BASIC, FULL):
         normalized = checker.check(address).address
         assert normalized == checker.check(normalized).address
+
+
+@settings(max_examples=200)
+@given(
+    address=st.builds(
+        Address,
+        name=st.text(),
+        line1=st.text(),
+        city=st.text(),
+        country=st.sampled_from(["CN", "US", "JP", "DE", "GB", "HK", "AE", "ZZ", "all"])
+        | st.text(max_size=3),
+        line2=st.text(),
+        region=st.text(),
+        postal_code=st.text(),
+        phone=st.text(),
+        company=st.text(),
+    )
+)
+def test_checking_any_text_reports_problems_on_address_fields_instead_of_raising(
+    address: Address,
+) -> None:
+    fields = set(attrs.fields_dict(Address))
+    for checker in (BASIC, FULL):
+        report = checker.check(address)
+        named = {p.field for p in report.problems} | {s.field for s in report.suspicions}
+        assert named <= fields
 
 
 # -- keeping the basic patterns true to the data ---------------------------------------------

@@ -189,6 +189,17 @@ _REGION_SUFFIXES = re.compile(
     r"(?:sheng|shi|zizhiqu|province|prefecture|state|特别行政区|自治区|省|市)$"
 )
 
+_TEXT_FIELDS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "phone",
+)
 _INSTALL_HINT = "install it with: pip install 'orderkit[address]'"
 
 
@@ -272,17 +283,24 @@ class AddressValidator:
         """Check an address without raising: the normalized address, problems, suspicions."""
         problems: list[AddressProblem] = []
         suspicions: list[Suspicion] = []
-        address = attrs.evolve(
-            address,
-            **{
-                name: _clean(getattr(address, name))
-                for name in ("name", "company", "line1", "line2", "city", "region", "phone")
-            },
-            country=address.country.strip().upper(),
-            # NFKC turns full-width digits and letters (１５０-００４１) into ASCII ones.
-            postal_code=unicodedata.normalize("NFKC", _clean(address.postal_code)).upper(),
-        )
+        texts: dict[str, str] = {}
+        for name in _TEXT_FIELDS:
+            value = getattr(address, name)
+            if isinstance(value, str):
+                texts[name] = _clean(value)
+            else:
+                problems.append(
+                    AddressProblem(name, "not_text", f"must be a string, not {value!r}")
+                )
+                texts[name] = ""
+        # NFKC turns full-width digits and letters (１５０-００４１) into ASCII ones.
+        texts["postal_code"] = unicodedata.normalize("NFKC", texts["postal_code"]).upper()
+        texts["country"] = texts["country"].upper()
+        address = attrs.evolve(address, **texts)
         problems.extend(_required(address))
+        country = _country_problem(address)
+        if country is not None:
+            problems.append(country)
         if not _POSTAL_CHARS.fullmatch(address.postal_code):
             problems.append(
                 AddressProblem(
@@ -292,10 +310,10 @@ class AddressValidator:
                     "spaces and hyphens only",
                 )
             )
-        if self._i18n is not None:
+        if country is None and self._i18n is not None:
             address = self._check_i18n(address, problems, suspicions)
-        else:
-            problems.extend(_basic_country_and_postal_code(address))
+        elif country is None:
+            problems.extend(_basic_postal_code(address))
         if address.phone:
             address = self._check_phone(address, problems, suspicions)
         suspicions.extend(self._patterns(address))
@@ -344,7 +362,7 @@ class AddressValidator:
     ) -> Address:
         try:
             rules = self._rules(attrs.evolve(address, region="", city=""))
-        except ValueError:
+        except (ValueError, KeyError):
             problems.append(
                 AddressProblem(
                     "country",
@@ -514,15 +532,19 @@ def _required(address: Address) -> Iterable[AddressProblem]:
             yield AddressProblem(name, "required", "must be a non-empty string")
 
 
-def _basic_country_and_postal_code(address: Address) -> Iterable[AddressProblem]:
+def _country_problem(address: Address) -> AddressProblem | None:
     country = address.country
-    if not (len(country) == 2 and country.isascii() and country.isalpha()):
-        yield AddressProblem(
-            "country",
-            "unknown_country",
-            f"{country!r} is not an ISO 3166-1 alpha-2 code such as 'CN' or 'US'",
-        )
-        return
+    if len(country) == 2 and country.isascii() and country.isalpha():
+        return None
+    return AddressProblem(
+        "country",
+        "unknown_country",
+        f"{country!r} is not an ISO 3166-1 alpha-2 code such as 'CN' or 'US'",
+    )
+
+
+def _basic_postal_code(address: Address) -> Iterable[AddressProblem]:
+    country = address.country
     rule = POSTAL_CODES.get(country)
     if rule is None:
         return
