@@ -7,15 +7,19 @@ Extend this module when you add a model rather than writing strategies in a test
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal
 
 import babel.numbers
 from hypothesis import strategies as st
 
+from orderkit.address import POSTAL_CODES, Suspicion
 from orderkit.money import Money, minor_units
+from orderkit.order import Address
 from orderkit.shipping import Parcel
 
 __all__ = [
+    "addresses",
     "allocation_weights",
     "currencies",
     "money",
@@ -24,6 +28,7 @@ __all__ = [
     "spec_s10_check",
     "spec_ups_check",
     "spec_usps_check",
+    "suspicions",
     "ups_numbers",
     "usps_numbers",
 ]
@@ -154,3 +159,39 @@ def parcels(max_grams: int = 5000, max_size: int = 4) -> st.SearchStrategy[list[
         Parcel, weight_grams=st.integers(1, max_grams), items=st.integers(min_value=1, max_value=5)
     )
     return st.lists(parcel, min_size=1, max_size=max_size)
+
+
+# Countries whose addresses need no region, so any name, street, city and a postal code of
+# the country's pattern make a plausible address.
+REGIONLESS_COUNTRIES = ("AT", "CH", "DE", "FR", "GB", "NL")
+_NAME_CHARS = st.characters(codec="latin-1", categories=["Lu", "Ll"], exclude_characters="ªºµÿ")
+
+
+def _words(min_size: int = 1) -> st.SearchStrategy[str]:
+    word = st.text(_NAME_CHARS, min_size=1, max_size=12)
+    return st.lists(word, min_size=min_size, max_size=3).map(" ".join)
+
+
+@st.composite
+def addresses(draw: st.DrawFn, countries: tuple[str, ...] = REGIONLESS_COUNTRIES) -> Address:
+    """An address in one of ``countries`` whose postal code has the country's shape
+    (:data:`orderkit.address.POSTAL_CODES`); names and streets are Latin-1 words."""
+    country = draw(st.sampled_from(countries))
+    rule = POSTAL_CODES[country]
+    number = draw(st.integers(min_value=1, max_value=999))
+    return Address(
+        name=draw(_words()),
+        line1=f"{draw(_words())} {number}",
+        city=draw(_words()),
+        country=country,
+        postal_code=draw(st.from_regex(re.compile(rule.pattern, re.ASCII), fullmatch=True)),
+    )
+
+
+def suspicions() -> st.SearchStrategy[Suspicion]:
+    return st.builds(
+        Suspicion,
+        field=st.sampled_from(["line1", "line2", "company", "city", "phone"]),
+        code=st.sampled_from(["po_box", "missing_house_number", "phone_implausible"]),
+        message=st.text(),
+    )

@@ -8,9 +8,18 @@ validated order-status machine, and ports for the storage the host plugs in.
 Money('59.97', 'USD')
 """
 
+from orderkit.address import (
+    ADDRESS_REVIEW_TAG,
+    AddressPolicy,
+    AddressProblem,
+    AddressReport,
+    AddressValidator,
+    Suspicion,
+)
 from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
 from orderkit.edits import EditPolicy
 from orderkit.errors import (
+    AddressInvalid,
     CarrierConfigError,
     CarrierError,
     ConcurrencyConflict,
@@ -66,14 +75,21 @@ from orderkit.order import (
     Shipment,
 )
 from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus
-from orderkit.ports import Carrier, Channel, OrderQuery, Page, Storage, UnitOfWork
+from orderkit.ports import AddressChecker, Carrier, Channel, OrderQuery, Page, Storage, UnitOfWork
 from orderkit.service import OrderNumbering, OrderService
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine, Transition
 
 __all__ = [
+    "ADDRESS_REVIEW_TAG",
     "AddLine",
     "Address",
+    "AddressChecker",
+    "AddressInvalid",
+    "AddressPolicy",
+    "AddressProblem",
+    "AddressReport",
+    "AddressValidator",
     "Adjustment",
     "AdjustmentKind",
     "Carrier",
@@ -141,6 +157,7 @@ __all__ = [
     "StockMovement",
     "Storage",
     "StorageError",
+    "Suspicion",
     "SystemClock",
     "TrackingEvent",
     "TrackingStatus",

@@ -10,7 +10,8 @@ do not know orderkit.
     OrderkitError
     ├── ValidationError (ValueError)          bad input; ``field`` names it
     │   ├── UnknownCurrency
-    │   └── InvalidStockAdjustment
+    │   ├── InvalidStockAdjustment
+    │   └── AddressInvalid                    an address that cannot be delivered to
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
@@ -41,8 +42,13 @@ A command that raises any of these has changed nothing in storage.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orderkit.address import AddressProblem
 
 __all__ = [
+    "AddressInvalid",
     "CarrierConfigError",
     "CarrierError",
     "ConcurrencyConflict",
@@ -114,6 +120,17 @@ class InvalidStockAdjustment(ValidationError):
     """A stock change that would leave on-hand below zero or below what is reserved."""
 
     code = "invalid_stock_adjustment"
+
+
+class AddressInvalid(ValidationError):
+    """An address that fails validation; ``field`` names the first bad part
+    (``shipping_address.postal_code``) and ``problems`` lists every one found."""
+
+    code = "address_invalid"
+
+    def __init__(self, field: str, message: str, problems: Sequence[AddressProblem] = ()) -> None:
+        super().__init__(field, message)
+        self.problems = tuple(problems)
 
 
 class CurrencyMismatch(OrderkitError, ValueError):

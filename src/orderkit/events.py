@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import attrs
 
+from orderkit.address import Suspicion
 from orderkit.money import Money
 from orderkit.order import (
     Address,
@@ -30,6 +31,7 @@ from orderkit.order import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AddressFlagged",
     "EditApplied",
     "EditRejected",
     "EditRequested",
@@ -224,6 +226,15 @@ class LowStock:
     location: str
     available: int
     threshold: int
+
+
+@event_type
+@attrs.frozen
+class AddressFlagged:
+    """An order's address is valid but deserves a look (a PO box, no house number, …)."""
+
+    field: str
+    suspicions: tuple[Suspicion, ...]
 
 
 @attrs.frozen

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import attrs
 
+from orderkit.address import AddressReport
 from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel
 from orderkit.notification import Message
@@ -26,6 +27,7 @@ from orderkit.order import Address, Order
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
 
 __all__ = [
+    "AddressChecker",
     "Carrier",
     "Channel",
     "Clock",
@@ -339,5 +341,23 @@ class Carrier(Protocol):
 
         Raises:
             InvalidTrackingNumber: the number is not one this carrier issues.
+        """
+        ...
+
+
+class AddressChecker(Protocol):
+    """Decides whether an address can be shipped to and whether it deserves a look.
+
+    :class:`orderkit.address.AddressValidator` is the shipped one; a host may plug in an
+    address verification service instead.
+    """
+
+    def validate(self, address: Address, *, field: str = "address") -> AddressReport:
+        """The address normalized, with its suspicions (empty when nothing is odd).
+
+        ``field`` prefixes the field names in errors (``shipping_address.postal_code``).
+
+        Raises:
+            AddressInvalid: the address cannot be used; the error names the field.
         """
         ...

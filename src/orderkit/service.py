@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from orderkit.address import ADDRESS_REVIEW_TAG, Suspicion
 from orderkit.clock import SystemClock, UlidGenerator, require_utc
 from orderkit.edits import EditPolicy, apply_edit
 from orderkit.errors import (
@@ -33,6 +34,7 @@ from orderkit.errors import (
     ValidationError,
 )
 from orderkit.events import (
+    AddressFlagged,
     EditApplied,
     EditRejected,
     EditRequested,
@@ -61,6 +63,7 @@ from orderkit.inventory import ReservationPolicy, StockLevel, aggregate, integri
 from orderkit.lifecycle import COMMAND_EVENTS, OrderEvent, default_order_machine
 from orderkit.money import Money
 from orderkit.order import (
+    ChangeAddress,
     EditOp,
     EditRequest,
     LineItem,
@@ -75,6 +78,7 @@ from orderkit.order import (
     validate_draft,
 )
 from orderkit.ports import (
+    AddressChecker,
     Clock,
     IdempotencyRecord,
     IdGenerator,
@@ -155,6 +159,11 @@ class OrderService:
         reservation_policy: reserve stock when the order is placed (default) or when paid.
         edit_policy: which edits need approval and when edits are allowed.
         max_attempts: how often a command is tried when storage asks for a retry.
+        address_checker: checks addresses at placement beyond the basic check (e.g. an
+            :class:`~orderkit.address.AddressValidator`); None runs the basic check only.
+        address_review_event: the machine's event that holds an order whose address is
+            flagged (e.g. ``flag`` to ``awaiting_review``); ignored when the machine has no
+            such transition from the initial state.
     """
 
     def __init__(
@@ -168,6 +177,8 @@ class OrderService:
         reservation_policy: ReservationPolicy = ReservationPolicy.AT_PLACEMENT,
         edit_policy: EditPolicy | None = None,
         max_attempts: int = 8,
+        address_checker: AddressChecker | None = None,
+        address_review_event: str = "flag",
     ) -> None:
         self.storage = storage
         self.clock: Clock = clock or SystemClock()
@@ -179,6 +190,13 @@ class OrderService:
         if max_attempts < 1:
             raise ValidationError("max_attempts", "must be at least 1")
         self.max_attempts = max_attempts
+        if address_review_event in COMMAND_EVENTS:
+            raise ValidationError(
+                "address_review_event",
+                f"{address_review_event!r} has its own command; name a hold event such as 'flag'",
+            )
+        self.address_checker = address_checker
+        self.address_review_event = address_review_event
 
     # -- running commands ------------------------------------------------------------------
 
@@ -279,6 +297,31 @@ class OrderService:
             raise IdempotencyConflict(key, command)
         return existing.result_id
 
+    def _check_addresses(self, draft: OrderDraft) -> tuple[OrderDraft, tuple[Suspicion, ...]]:
+        """The draft with its addresses normalized by the checker, and the shipping address's
+        suspicions. Raises AddressInvalid naming the field."""
+        checker = self.address_checker
+        if checker is None:
+            return draft, ()
+        shipping = checker.validate(draft.shipping_address, field="shipping_address")
+        billing = draft.billing_address
+        if billing is not None:
+            billing = checker.validate(billing, field="billing_address").address
+        draft = attrs.evolve(draft, shipping_address=shipping.address, billing_address=billing)
+        return draft, shipping.suspicions
+
+    def _flag_address(self, tx: _Tx, order: Order, suspicions: tuple[Suspicion, ...]) -> Order:
+        """Record why the address deserves a look, tag the order, and hold it if the machine
+        has a review hold."""
+        stream = order_stream(order.id)
+        tx.record(stream, AddressFlagged("shipping_address", suspicions))
+        if ADDRESS_REVIEW_TAG not in order.tags:
+            tx.record(stream, TagAdded(ADDRESS_REVIEW_TAG))
+            order = attrs.evolve(order, tags=(*order.tags, ADDRESS_REVIEW_TAG))
+        if self.machine.can_fire(order, order.status, self.address_review_event):
+            order = self._fire(tx, order, order, self.address_review_event)
+        return order
+
     # -- commands ---------------------------------------------------------------------------
 
     def place(
@@ -295,17 +338,25 @@ class OrderService:
         (even while the first placement is still committing elsewhere); a different draft
         with the same key raises :class:`IdempotencyConflict`.
 
+        With an ``address_checker``, the addresses are stored as it normalized them. A
+        shipping address it finds suspicious is still placed, and flagged: an
+        ``AddressFlagged`` event, the ``address-review`` tag, and the machine's
+        ``address_review_event`` (e.g. to ``awaiting_review``) when it has one.
+
         Raises:
             ValidationError: a field of the draft is malformed (the error names it).
+            AddressInvalid: the address checker refused an address (the error names the field).
             CurrencyMismatch: prices, costs or adjustments in different currencies.
             OutOfStock: a SKU has too little available stock; nothing is reserved.
             IdempotencyConflict: the key was used for a different request.
         """
         currency = validate_draft(draft)
+        request = draft
+        draft, suspicions = self._check_addresses(draft)
 
         def body(tx: _Tx) -> Order:
             order_id = self.ids.new_id()
-            original = self._claim(tx, idempotency_key, "place", draft, order_id)
+            original = self._claim(tx, idempotency_key, "place", request, order_id)
             if original is not None:
                 return self._load(tx.uow, original)
             lines = tuple(LineItem.from_draft(f"L{i + 1}", d) for i, d in enumerate(draft.lines))
@@ -331,6 +382,8 @@ class OrderService:
             if self.reservation_policy is ReservationPolicy.AT_PLACEMENT:
                 self._reserve(tx, order, self._movements(lines))
                 order = attrs.evolve(order, stock_reserved=True)
+            if suspicions:
+                order = self._flag_address(tx, order, suspicions)
             # The number is drawn last: the sequence row is a hot spot, held briefly.
             number = self.numbering.format(
                 tx.uow.sequences.next(self.numbering.sequence_name(tx.now)), tx.now
@@ -619,13 +672,25 @@ class OrderService:
         Changes the edit policy lets through (by default, an address) apply at once; any
         other change waits in ``order.pending_edits`` for :meth:`approve_edit`.
 
+        An address change goes through the ``address_checker`` too, and is stored normalized.
+
         Raises:
             EditNotAllowed: the order's status does not allow these changes.
             ValidationError: a change is malformed (the error names it).
+            AddressInvalid: the address checker refused a new address.
         """
         if not reason:
             raise ValidationError("reason", "say why the order is edited")
         changes = tuple(changes)
+        if self.address_checker is not None:
+            changes = tuple(
+                ChangeAddress(
+                    self.address_checker.validate(op.address, field=f"changes[{i}].address").address
+                )
+                if isinstance(op, ChangeAddress)
+                else op
+                for i, op in enumerate(changes)
+            )
 
         def change(tx: _Tx, order: Order) -> Order:
             self.edit_policy.check_allowed(order, changes)

@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 import pytest
 
+from orderkit.address import Suspicion
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -46,6 +47,7 @@ from orderkit.errors import (
 )
 from orderkit.events import (
     EVENT_TYPES,
+    AddressFlagged,
     EditApplied,
     EditRejected,
     EditRequested,
@@ -325,6 +327,17 @@ def sample_payloads() -> list[object]:
         StockReceived("MUG", HERE, 10, 10),
         StockAdjusted("MUG", HERE, -3, 7),
         LowStock("MUG", HERE, 1, 3),
+        AddressFlagged(
+            "shipping_address",
+            (
+                Suspicion(
+                    "line1", "po_box", "'邮政信箱 100号' looks like a 邮政信箱 (PO box) — \"?\""
+                ),
+                Suspicion(
+                    "phone", "phone_implausible", "'+86 139 9999 9999' looks like a placeholder"
+                ),
+            ),
+        ),
     ]
 
 
