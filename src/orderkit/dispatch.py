@@ -142,7 +142,8 @@ class RetryPolicy:
             self.max_delay.total_seconds(),
             self.base_delay.total_seconds() * 2.0 ** min(attempt - 1, 64),
         )
-        return timedelta(seconds=self.uniform(0.0, ceiling))
+        # Clamped: rounding to whole microseconds must not carry a wait past the cap.
+        return min(self.max_delay, timedelta(seconds=self.uniform(0.0, ceiling)))
 
 
 @attrs.frozen
