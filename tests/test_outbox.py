@@ -3,13 +3,17 @@ and recording opens and clicks."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
 
 from _outbox_support import START, EmailNotifier, draft
 from orderkit.adapters.memory import MemoryStorage
+from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.errors import (
     NotFound,
@@ -28,8 +32,10 @@ from orderkit.events import (
 from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.ports import Storage
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry
+from strategies import json_values
 
 
 @pytest.fixture
@@ -305,3 +311,27 @@ def test_the_notifier_is_not_asked_about_tracking_events(
     asked = len(notifier.seen)
     service.record_receipt_open("id-000002")
     assert asked == len(notifier.seen)
+
+
+# -- payloads --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_any_json_ready_payload_reads_back_as_written(tmp_path: Path, backend: str) -> None:
+    store: Storage = MemoryStorage() if backend == "memory" else SQLiteStorage(tmp_path / "p.db")
+    numbers = itertools.count()
+
+    @settings(max_examples=60, deadline=None)
+    @given(payload=json_values())
+    def check(payload: dict[str, object]) -> None:
+        entry = sample_entry(f"e-{next(numbers)}", payload=payload)
+        with store.unit_of_work() as uow:
+            uow.outbox.add([entry])
+            uow.commit()
+        with store.reader() as uow:
+            assert entry == uow.outbox.get(entry.entry_id)
+
+    try:
+        check()
+    finally:
+        store.close()
