@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,17 @@ from orderkit.outbox import OutboxQuery
 from orderkit.testing.outbox import sample_entry
 
 VERSION_1_DATA = "INSERT INTO orderkit_sequences (name, value) VALUES ('order-number:SO:2026', 41)"
+
+
+def assert_upgraded(storage: SQLiteStorage | Any) -> None:
+    """The storage is at version 2, its outbox works, and its version-1 data is still there."""
+    with storage.unit_of_work() as uow:
+        uow.outbox.add([sample_entry()])
+        following = uow.sequences.next("order-number:SO:2026")
+        uow.commit()
+    with storage.reader() as uow:
+        listed = uow.outbox.find(OutboxQuery()).items
+    assert (2, 42, (sample_entry(),)) == (storage.schema_version, following, listed)
 
 
 def test_a_version_1_sqlite_file_upgrades_to_the_outbox_and_keeps_its_data(
@@ -29,13 +41,7 @@ def test_a_version_1_sqlite_file_upgrades_to_the_outbox_and_keeps_its_data(
 
     storage = SQLiteStorage(path)
     try:
-        with storage.unit_of_work() as uow:
-            uow.outbox.add([sample_entry()])
-            following = uow.sequences.next("order-number:SO:2026")
-            uow.commit()
-        with storage.reader() as uow:
-            listed = uow.outbox.find(OutboxQuery()).items
-        assert (2, 42, (sample_entry(),)) == (storage.schema_version, following, listed)
+        assert_upgraded(storage)
     finally:
         storage.close()
 
@@ -59,12 +65,6 @@ def test_a_version_1_postgres_schema_upgrades_to_the_outbox_and_keeps_its_data(
 
     storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
     try:
-        with storage.unit_of_work() as uow:
-            uow.outbox.add([sample_entry()])
-            following = uow.sequences.next("order-number:SO:2026")
-            uow.commit()
-        with storage.reader() as uow:
-            listed = uow.outbox.find(OutboxQuery()).items
-        assert (2, 42, (sample_entry(),)) == (storage.schema_version, following, listed)
+        assert_upgraded(storage)
     finally:
         storage.close()
