@@ -335,3 +335,17 @@ def test_any_json_ready_payload_reads_back_as_written(tmp_path: Path, backend: s
         check()
     finally:
         store.close()
+
+
+def test_a_draft_without_a_channel_fails_the_command_naming_the_field(
+    storage: MemoryStorage, clock: FixedClock
+) -> None:
+    class Nameless:
+        def notifications(self, order: Order, events: object) -> list[OutboxDraft]:
+            return [OutboxDraft("order_placed", " ", "a@b.c", "en", {})]
+
+    service = OrderService(storage, clock=clock, notifier=Nameless())
+    service.receive_stock("MUG", 1, actor="warehouse")
+    with pytest.raises(ValidationError) as raised:
+        service.place(draft(("MUG", 1)))
+    assert ("notifications[0].channel", []) == (raised.value.field, list(service.find().items))

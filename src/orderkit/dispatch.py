@@ -252,8 +252,9 @@ class Dispatcher:
         """Dispatch until ``stop`` is set (forever without one); return what was done.
 
         Full batches follow each other at once; after a batch that was not full the loop
-        waits ``poll_interval`` seconds (or until ``stop`` is set). A busy database only
-        delays the next batch.
+        waits ``poll_interval`` seconds (or until ``stop`` is set). A database that stays
+        busy only delays the next batch; entries of a batch whose outcome could not be
+        recorded are sent again once their lease ends (with the same dedup key).
         """
         if poll_interval <= 0:
             raise ValidationError("poll_interval", "must be a positive number of seconds")

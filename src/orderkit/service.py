@@ -79,7 +79,7 @@ from orderkit.order import (
     check_currency,
     validate_draft,
 )
-from orderkit.outbox import Notifier, OutboxEntry, OutboxStatus, entry_stream
+from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus, entry_stream
 from orderkit.ports import (
     Clock,
     IdempotencyRecord,
@@ -245,39 +245,42 @@ class OrderService:
         return self._run(actor, reason, body)
 
     def _queue_notifications(self, tx: _Tx, order: Order) -> None:
-        """Queue what the notifier makes of this command, in the command's unit of work.
-
-        Each draft becomes an entry with an id from ``ids`` (also its dedup key unless the
-        draft has one) and about this order unless the draft names another; a
-        ``NotificationQueued`` event records it.
-        """
+        """Queue what the notifier makes of this command, in the command's unit of work."""
         if self.notifier is None or not tx.events:
             return
-        entries = [
-            OutboxEntry(
-                entry_id=(entry_id := self.ids.new_id()),
-                kind=draft.kind,
-                channel=draft.channel,
-                recipient=draft.recipient,
-                locale=draft.locale,
-                payload=draft.payload,
-                order_id=draft.order_id or order.id,
-                dedup_key=draft.dedup_key or entry_id,
-                status=OutboxStatus.QUEUED,
-                attempts=0,
-                created_at=tx.now,
-                next_attempt_at=tx.now,
-            )
-            for draft in self.notifier.notifications(order, tuple(tx.events))
-        ]
+        drafts = self.notifier.notifications(order, tuple(tx.events))
+        entries = [self._outbox_entry(tx, order, i, d) for i, d in enumerate(drafts)]
         if not entries:
             return
         tx.uow.outbox.add(entries)
         for e in entries:
-            tx.record(
-                entry_stream(e),
-                NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale),
-            )
+            queued = NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale)
+            tx.record(entry_stream(e), queued)
+
+    def _outbox_entry(self, tx: _Tx, order: Order, index: int, draft: OutboxDraft) -> OutboxEntry:
+        """The entry for a draft: a new id (also its dedup key unless the draft has one),
+        about this order unless the draft names another, due now."""
+        for field in ("kind", "channel"):
+            value = getattr(draft, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(
+                    f"notifications[{index}].{field}", "the notifier must give a non-empty name"
+                )
+        entry_id = self.ids.new_id()
+        return OutboxEntry(
+            entry_id=entry_id,
+            kind=draft.kind,
+            channel=draft.channel,
+            recipient=draft.recipient,
+            locale=draft.locale,
+            payload=draft.payload,
+            order_id=draft.order_id or order.id,
+            dedup_key=draft.dedup_key or entry_id,
+            status=OutboxStatus.QUEUED,
+            attempts=0,
+            created_at=tx.now,
+            next_attempt_at=tx.now,
+        )
 
     def _reserve(self, tx: _Tx, order: Order, items: Iterable[StockMovement]) -> None:
         wanted = aggregate(items)
