@@ -15,7 +15,7 @@ from _outbox_support import START, EmailNotifier, RecordingChannel, draft
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
-from orderkit.errors import OutboxStateError, ValidationError
+from orderkit.errors import DeliveryFailed, OutboxStateError, ValidationError
 from orderkit.events import NotificationFailed, NotificationSent, RecordedEvent
 from orderkit.notification import Message
 from orderkit.order import Order
@@ -451,3 +451,44 @@ def test_the_json_renderer_names_the_subject_after_the_kind_and_sends_the_payloa
 def test_the_json_renderer_uses_a_subject_given_for_the_kind_on_one_line() -> None:
     renderer = JsonRenderer({"order_placed": "Thanks for\r\nyour order"})
     assert "Thanks for your order" == renderer.render(sample_entry()).subject
+
+
+# -- any failure pattern ---------------------------------------------------------------------
+
+
+class Scripted(RecordingChannel):
+    """Answers each attempt as scripted: ``ok``, ``retry`` (retryable) or ``bounce``."""
+
+    def __init__(self, script: list[str]) -> None:
+        super().__init__()
+        self.script = list(script)
+
+    def send(self, message: Message) -> None:
+        self.attempts.append(message)
+        answer = self.script.pop(0) if self.script else "ok"
+        if answer != "ok":
+            raise DeliveryFailed(answer, retryable=answer == "retry")
+        self.delivered.append(message)
+
+
+@given(
+    script=st.lists(st.sampled_from(["ok", "retry", "bounce"]), max_size=8),
+    max_attempts=st.integers(min_value=1, max_value=6),
+)
+def test_an_entry_ends_sent_or_dead_as_its_first_final_answer_decides(
+    script: list[str], max_attempts: int
+) -> None:
+    storage, clock = MemoryStorage(), FixedClock(START)
+    add(storage, sample_entry("e-1"))
+    channel = Scripted(script)
+    policy = RetryPolicy(max_attempts=max_attempts, max_delay=timedelta(hours=1))
+    dispatcher = Dispatcher(storage, [channel], JsonRenderer(), clock=clock, retry=policy)
+    for _ in range(max_attempts + 2):
+        dispatcher.dispatch_pending()
+        clock.advance(timedelta(hours=1))
+    # The answers the channel gives until one is final: a success, a bounce, or the last try.
+    answers = [*script, "ok"][:max_attempts]
+    final = next((i for i, a in enumerate(answers) if a != "retry"), len(answers) - 1)
+    expected = OutboxStatus.SENT if answers[final] == "ok" else OutboxStatus.DEAD
+    found = entry(storage, "e-1")
+    assert (expected, final + 1, final + 1) == (found.status, found.attempts, len(channel.attempts))
