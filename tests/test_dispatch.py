@@ -492,3 +492,15 @@ def test_an_entry_ends_sent_or_dead_as_its_first_final_answer_decides(
     expected = OutboxStatus.SENT if answers[final] == "ok" else OutboxStatus.DEAD
     found = entry(storage, "e-1")
     assert (expected, final + 1, final + 1) == (found.status, found.attempts, len(channel.attempts))
+
+
+def test_a_dispatcher_for_its_own_channels_leaves_the_others_queued(
+    storage: MemoryStorage, clock: FixedClock, email: RecordingChannel
+) -> None:
+    add(storage, sample_entry("e-1"), attrs.evolve(sample_entry("e-2"), channel="webhook"))
+    own = Dispatcher(storage, [email], JsonRenderer(), clock=clock, only_own_channels=True)
+    own.dispatch_pending()
+    assert (OutboxStatus.SENT, OutboxStatus.QUEUED) == (
+        entry(storage, "e-1").status,
+        entry(storage, "e-2").status,
+    )

@@ -183,6 +183,9 @@ class Dispatcher:
         retry: the :class:`RetryPolicy`; eight attempts from 30 s to 2 h apart by default.
         lease: how long a claimed entry is held before another dispatcher may take it over;
             longer than the slowest send, or a slow send may go out twice.
+        only_own_channels: claim only entries for this dispatcher's channels, leaving the
+            rest to other dispatchers (one worker for email, another for webhooks). By
+            default every due entry is claimed and one for an unknown channel is dead.
         actor: who the delivery events name.
 
     Raises:
@@ -198,6 +201,7 @@ class Dispatcher:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),
+        only_own_channels: bool = False,
         actor: str = "dispatcher",
     ) -> None:
         if isinstance(channels, Mapping):
@@ -217,6 +221,7 @@ class Dispatcher:
         self.clock: Clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
         self.lease = lease
+        self.only_own_channels = only_own_channels
         self.actor = actor
 
     def _now(self) -> datetime:
@@ -234,7 +239,12 @@ class Dispatcher:
         """
         now = self._now()
         with self.storage.unit_of_work() as uow:
-            claimed = uow.outbox.claim_due(now, limit, now + self.lease)
+            claimed = uow.outbox.claim_due(
+                now,
+                limit,
+                now + self.lease,
+                channels=sorted(self.channels) if self.only_own_channels else None,
+            )
             uow.commit()
         report = DispatchReport(claimed=len(claimed))
         for entry in claimed:

@@ -247,12 +247,20 @@ class OutboxRepository(Protocol):
         """The entry with this id, or None."""
         ...
 
-    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxEntry]:
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
         """Claim up to ``limit`` entries that are due, oldest due first; return them oldest
         created first.
 
         Due means ``queued`` with ``next_attempt_at <= now``, or ``sending`` whose lease
-        (``next_attempt_at``) ran out by ``now``. Each claimed entry becomes ``sending`` with
+        (``next_attempt_at``) ran out by ``now``; with ``channels``, only entries for one of
+        those channels. Each claimed entry becomes ``sending`` with
         ``next_attempt_at = lease_until`` and one more attempt. Entries another unit of
         work is claiming at the same moment are skipped, never claimed twice.
 

@@ -551,14 +551,27 @@ class _Outbox(_Repo):
         ).fetchone()
         return None if row is None else self._entry(row)
 
-    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxEntry]:
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
         u = self._uow
         check_claim(now, limit, lease_until)
+        only = ""
+        if channels is not None:
+            names = sorted(set(channels))
+            if not names:
+                return []
+            only = f" AND channel IN ({', '.join('?' * len(names))})"
         # The CTE picks (and on PostgreSQL locks, skipping rows locked by other claims) the
         # due rows once; the update then takes exactly those.
         rows = u.execute(
             "WITH due AS (SELECT entry_id FROM orderkit_outbox "
-            "WHERE status IN (?, ?) AND next_attempt_at <= ? "
+            f"WHERE status IN (?, ?) AND next_attempt_at <= ?{only} "
             f"ORDER BY next_attempt_at, entry_id LIMIT ?{u._dialect.skip_locked}) "
             "UPDATE orderkit_outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ? "
             f"WHERE entry_id IN (SELECT entry_id FROM due) RETURNING {_OUTBOX_COLUMNS}",
@@ -566,6 +579,7 @@ class _Outbox(_Repo):
                 OutboxStatus.QUEUED,
                 OutboxStatus.SENDING,
                 u.t(now),
+                *(names if channels is not None else ()),
                 limit,
                 OutboxStatus.SENDING,
                 u.t(lease_until),

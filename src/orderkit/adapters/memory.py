@@ -340,7 +340,14 @@ class _Outbox(_Repo):
         self._uow._check_open()
         return self._s.outbox.get(entry_id)
 
-    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[OutboxEntry]:
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
         self._uow._check_writable()
         check_claim(now, limit, lease_until)
         due = sorted(
@@ -349,6 +356,7 @@ class _Outbox(_Repo):
                 for e in self._s.outbox.values()
                 if e.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING)
                 and e.next_attempt_at <= now
+                and (channels is None or e.channel in channels)
             ),
             key=lambda e: (e.next_attempt_at, e.entry_id),
         )[:limit]

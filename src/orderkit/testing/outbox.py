@@ -184,6 +184,19 @@ class OutboxContract:
         self.claim(storage, _at(1))
         assert [("e-1", 2)] == [(e.entry_id, e.attempts) for e in self.claim(storage, _at(6))]
 
+    def test_claiming_for_some_channels_takes_only_their_entries(self, storage: Storage) -> None:
+        self.add(
+            storage,
+            attrs.evolve(sample_entry("e-1"), channel="sms"),
+            sample_entry("e-2"),
+            attrs.evolve(sample_entry("e-3"), channel="webhook"),
+        )
+        with storage.unit_of_work() as uow:
+            claimed = uow.outbox.claim_due(_at(1), 10, _at(1) + LEASE, channels=["email", "sms"])
+            nothing = uow.outbox.claim_due(_at(1), 10, _at(1) + LEASE, channels=[])
+            uow.commit()
+        assert (["e-1", "e-2"], []) == (self.entry_ids(claimed), nothing)
+
     @pytest.mark.parametrize("limit", [0, 1001])
     def test_claiming_with_a_limit_outside_one_to_a_thousand_raises_validation_error(
         self, storage: Storage, limit: int
