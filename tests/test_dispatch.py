@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -15,7 +16,12 @@ from _outbox_support import START, EmailNotifier, RecordingChannel, draft
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
-from orderkit.errors import DeliveryFailed, OutboxStateError, ValidationError
+from orderkit.errors import (
+    DeliveryFailed,
+    OutboxStateError,
+    TransientStorageError,
+    ValidationError,
+)
 from orderkit.events import NotificationFailed, NotificationSent, RecordedEvent
 from orderkit.notification import Message
 from orderkit.order import Order
@@ -504,3 +510,37 @@ def test_a_dispatcher_for_its_own_channels_leaves_the_others_queued(
         entry(storage, "e-1").status,
         entry(storage, "e-2").status,
     )
+
+
+def test_run_forever_waits_out_a_busy_database_and_carries_on(
+    storage: MemoryStorage, clock: FixedClock
+) -> None:
+    class BusyOnce:
+        """The real storage, except that the first unit of work finds the database busy."""
+
+        def __init__(self, inner: MemoryStorage) -> None:
+            self.inner, self.busy = inner, True
+
+        def unit_of_work(self) -> Any:
+            if self.busy:
+                self.busy = False
+                raise TransientStorageError("database is locked")
+            return self.inner.unit_of_work()
+
+        def reader(self) -> Any:
+            return self.inner.reader()
+
+        def close(self) -> None:
+            self.inner.close()
+
+    add(storage, sample_entry("e-1"))
+    stop = threading.Event()
+
+    class StopAfterOne(RecordingChannel):
+        def send(self, message: Message) -> None:
+            super().send(message)
+            stop.set()
+
+    channel = StopAfterOne()
+    loop = Dispatcher(BusyOnce(storage), [channel], JsonRenderer(), clock=clock)
+    assert DispatchReport(claimed=1, sent=1) == loop.run_forever(poll_interval=0.01, stop=stop)
