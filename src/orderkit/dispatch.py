@@ -234,8 +234,9 @@ class Dispatcher:
 
         Raises:
             ValidationError: ``limit`` is not in 1..1000.
-            TransientStorageError: the database stayed busy while claiming (nothing was
-                claimed; call again later).
+            TransientStorageError: the database stayed busy: while claiming, nothing was
+                claimed; while recording (after a few tries), the entries of this batch not
+                yet recorded are sent again once their lease ends, with the same dedup key.
         """
         now = self._now()
         with self.storage.unit_of_work() as uow:
