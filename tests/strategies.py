@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import babel.numbers
 from hypothesis import strategies as st
 
 from orderkit.address import POSTAL_CODES, Suspicion
+from orderkit.dispatch import RetryPolicy
 from orderkit.money import Money, minor_units
 from orderkit.order import Address
 from orderkit.shipping import Parcel
@@ -22,8 +24,10 @@ __all__ = [
     "addresses",
     "allocation_weights",
     "currencies",
+    "json_values",
     "money",
     "parcels",
+    "retry_policies",
     "s10_numbers",
     "spec_s10_check",
     "spec_ups_check",
@@ -195,3 +199,36 @@ def suspicions() -> st.SearchStrategy[Suspicion]:
         code=st.sampled_from(["po_box", "missing_house_number", "phone_implausible"]),
         message=st.text(),
     )
+
+
+@st.composite
+def retry_policies(draw: st.DrawFn) -> RetryPolicy:
+    """Valid retry policies with the real random wait: a base from a millisecond to a day
+    and a cap at or above it."""
+    base = draw(st.integers(min_value=1, max_value=86_400_000))
+    cap = draw(st.integers(min_value=base, max_value=base * 10_000))
+    return RetryPolicy(
+        max_attempts=draw(st.integers(min_value=1, max_value=50)),
+        base_delay=timedelta(milliseconds=base),
+        max_delay=timedelta(milliseconds=cap),
+    )
+
+
+def json_values() -> st.SearchStrategy[dict[str, object]]:
+    """JSON-ready outbox payloads: objects of strings (any Unicode), whole numbers, finite
+    floats, bools, None, nested lists and objects."""
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**53), max_value=2**53),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(),
+    )
+    nested = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.text(), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+    return st.dictionaries(st.text(), nested, max_size=6)

@@ -130,6 +130,7 @@ def test_a_missing_schema_is_created_with_the_current_version(
         ("orderkit_idempotency",),
         ("orderkit_order_tags",),
         ("orderkit_orders",),
+        ("orderkit_outbox",),
         ("orderkit_reservations",),
         ("orderkit_schema",),
         ("orderkit_sequences",),

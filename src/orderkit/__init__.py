@@ -17,6 +17,7 @@ from orderkit.address import (
     Suspicion,
 )
 from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
+from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, Renderer, RetryPolicy
 from orderkit.edits import EditPolicy
 from orderkit.errors import (
     AddressInvalid,
@@ -33,10 +34,13 @@ from orderkit.errors import (
     InvalidStockAdjustment,
     InvalidTrackingNumber,
     InvalidTransition,
+    LeaseLost,
     MachineDefinitionError,
     NotFound,
     OrderkitError,
     OrderNotFound,
+    OutboxEntryNotFound,
+    OutboxStateError,
     OutOfStock,
     Overpayment,
     PaymentError,
@@ -74,8 +78,25 @@ from orderkit.order import (
     SalesChannel,
     Shipment,
 )
-from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus
-from orderkit.ports import AddressChecker, Carrier, Channel, OrderQuery, Page, Storage, UnitOfWork
+from orderkit.outbox import (
+    Notifier,
+    OutboxDraft,
+    OutboxEntry,
+    OutboxPage,
+    OutboxQuery,
+    OutboxStatus,
+)
+from orderkit.ports import (
+    AddressChecker,
+    Carrier,
+    Channel,
+    OrderQuery,
+    OutboxRepository,
+    Page,
+    Storage,
+    UnitOfWork,
+)
+from orderkit.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.service import OrderNumbering, OrderService
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine, Transition
@@ -103,6 +124,8 @@ __all__ = [
     "CurrencyMismatch",
     "Customer",
     "DeliveryFailed",
+    "DispatchReport",
+    "Dispatcher",
     "EditError",
     "EditNotAllowed",
     "EditNotFound",
@@ -114,6 +137,8 @@ __all__ = [
     "InvalidStockAdjustment",
     "InvalidTrackingNumber",
     "InvalidTransition",
+    "JsonRenderer",
+    "LeaseLost",
     "LineDraft",
     "LineItem",
     "MachineDefinitionError",
@@ -134,6 +159,11 @@ __all__ = [
     "OutOfStock",
     "OutboxDraft",
     "OutboxEntry",
+    "OutboxEntryNotFound",
+    "OutboxPage",
+    "OutboxQuery",
+    "OutboxRepository",
+    "OutboxStateError",
     "OutboxStatus",
     "Overpayment",
     "Page",
@@ -141,11 +171,15 @@ __all__ = [
     "Payment",
     "PaymentError",
     "RateQuote",
+    "ReceiptReport",
+    "ReceiptStats",
     "RecordedEvent",
     "Refund",
     "RefundExceedsPayment",
     "RemoveLine",
+    "Renderer",
     "ReservationPolicy",
+    "RetryPolicy",
     "SalesChannel",
     "SchemaVersionError",
     "SelfApproval",
@@ -168,4 +202,5 @@ __all__ = [
     "UnknownCurrency",
     "ValidationError",
     "default_order_machine",
+    "receipt_report",
 ]

@@ -15,7 +15,8 @@ do not know orderkit.
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
-    │   └── EditNotFound
+    │   ├── EditNotFound
+    │   └── OutboxEntryNotFound
     ├── InvalidTransition                     the status machine refused an event
     │   └── GuardRefused                      … because a named guard said no
     ├── MachineDefinitionError (ValueError)   a status machine that cannot be built
@@ -27,11 +28,13 @@ do not know orderkit.
     │   ├── EditNotAllowed
     │   └── SelfApproval
     ├── DeliveryFailed                        a channel could not deliver a message
+    ├── OutboxStateError                      an outbox entry is not in the state asked for
     ├── CarrierError                          a carrier refused or could not be reached
     │   ├── InvalidTrackingNumber (ValueError)  not a number this carrier issues
     │   └── CarrierConfigError (ValueError)     a carrier's data file is wrong; names the entry
     ├── IdempotencyConflict                   same key, different request
     ├── ConcurrencyConflict                   someone else changed it first (retryable)
+    │   └── LeaseLost                         an outbox claim ran out and was taken over
     └── StorageError
         ├── TransientStorageError             busy / serialization failure (retryable)
         └── SchemaVersionError                database written by a newer orderkit
@@ -62,11 +65,14 @@ __all__ = [
     "InvalidStockAdjustment",
     "InvalidTrackingNumber",
     "InvalidTransition",
+    "LeaseLost",
     "MachineDefinitionError",
     "NotFound",
     "OrderNotFound",
     "OrderkitError",
     "OutOfStock",
+    "OutboxEntryNotFound",
+    "OutboxStateError",
     "Overpayment",
     "PaymentError",
     "RefundExceedsPayment",
@@ -173,6 +179,16 @@ class EditNotFound(NotFound):
         self.edit_id = edit_id
 
 
+class OutboxEntryNotFound(NotFound):
+    code = "outbox_entry_not_found"
+
+    def __init__(self, entry_id: str) -> None:
+        super().__init__(
+            f"no outbox entry {entry_id!r}; check the id (it is the message_id a channel was given)"
+        )
+        self.entry_id = entry_id
+
+
 class InvalidTransition(OrderkitError):
     """The status machine has no transition for ``event`` from ``state``."""
 
@@ -274,6 +290,17 @@ class DeliveryFailed(OrderkitError):
         self.retryable = retryable
 
 
+class OutboxStateError(OrderkitError):
+    """An outbox entry is not in the state an operation needs (re-sending a sent entry)."""
+
+    code = "outbox_state_error"
+
+    def __init__(self, entry_id: str, status: str, message: str) -> None:
+        super().__init__(f"outbox entry {entry_id!r} is {status}: {message}")
+        self.entry_id = entry_id
+        self.status = status
+
+
 class CarrierError(OrderkitError):
     """A carrier refused a request (no service on the route, a parcel too heavy) or could
     not be reached."""
@@ -330,6 +357,26 @@ class ConcurrencyConflict(OrderkitError):
     """The record changed between read and write. Retrying the command is safe."""
 
     code = "concurrency_conflict"
+
+
+class LeaseLost(ConcurrencyConflict):
+    """A dispatcher recorded an outcome for an outbox entry it no longer holds.
+
+    Its claim ran out (``lease``) and another dispatcher claimed the entry again, or the
+    entry was already recorded. The other dispatcher's outcome stands; the message may have
+    been sent twice, which the entry's ``dedup_key`` lets the receiving side detect.
+    """
+
+    code = "lease_lost"
+
+    def __init__(self, entry_id: str, attempt: int, status: str, attempts: int) -> None:
+        super().__init__(
+            f"outbox entry {entry_id!r} is no longer held by attempt {attempt} (it is "
+            f"{status} after {attempts} attempts); lengthen the dispatcher's lease if sends "
+            "take longer than it"
+        )
+        self.entry_id = entry_id
+        self.attempt = attempt
 
 
 class StorageError(OrderkitError):

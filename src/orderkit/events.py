@@ -39,10 +39,16 @@ __all__ = [
     "LowStock",
     "NewEvent",
     "NoteAdded",
+    "NotificationFailed",
+    "NotificationQueued",
+    "NotificationSent",
     "OrderDelivered",
     "OrderPlaced",
     "OrderShipped",
     "PaymentCaptured",
+    "PaymentReminderDue",
+    "ReceiptClicked",
+    "ReceiptOpened",
     "RecordedEvent",
     "RefundIssued",
     "StatusChanged",
@@ -54,6 +60,7 @@ __all__ = [
     "StockReserved",
     "TagAdded",
     "TagRemoved",
+    "notification_stream",
     "order_stream",
     "stock_stream",
 ]
@@ -75,6 +82,11 @@ def order_stream(order_id: str) -> str:
 
 def stock_stream(sku: str, location: str) -> str:
     return f"stock:{sku}@{location}"
+
+
+def notification_stream(entry_id: str) -> str:
+    """The stream of an outbox entry that belongs to no order (its life is recorded there)."""
+    return f"notification:{entry_id}"
 
 
 @attrs.frozen
@@ -235,6 +247,70 @@ class AddressFlagged:
 
     field: str
     suspicions: tuple[Suspicion, ...]
+
+
+@event_type
+@attrs.frozen
+class PaymentReminderDue:
+    """An order is still unpaid long after it was placed; a notifier turns this into a
+    ``payment_reminder``. Recorded at most once per order."""
+
+    placed_at: datetime
+    balance_due: Money
+
+
+@event_type
+@attrs.frozen
+class NotificationQueued:
+    """A notification was written to the outbox (or re-queued by a manual re-send)."""
+
+    entry_id: str
+    kind: str
+    channel: str
+    recipient: str
+    locale: str
+
+
+@event_type
+@attrs.frozen
+class NotificationSent:
+    """A channel accepted the message on delivery attempt ``attempt`` (1 for the first)."""
+
+    entry_id: str
+    kind: str
+    channel: str
+    attempt: int
+
+
+@event_type
+@attrs.frozen
+class NotificationFailed:
+    """A delivery attempt failed: retried at ``retry_at``, or ``dead`` (given up) when None."""
+
+    entry_id: str
+    kind: str
+    channel: str
+    attempt: int
+    error: str
+    dead: bool
+    retry_at: datetime | None = None
+
+
+@event_type
+@attrs.frozen
+class ReceiptOpened:
+    """The recipient opened the message (its tracking image was fetched); repeats are kept."""
+
+    entry_id: str
+
+
+@event_type
+@attrs.frozen
+class ReceiptClicked:
+    """The recipient followed a tracked link in the message."""
+
+    entry_id: str
+    url: str
 
 
 @attrs.frozen

@@ -14,10 +14,18 @@ from typing import Any, Protocol
 
 import attrs
 
-from orderkit.events import NewEvent
+from orderkit.events import NewEvent, notification_stream, order_stream
 from orderkit.order import Order
 
-__all__ = ["Notifier", "OutboxDraft", "OutboxEntry", "OutboxStatus"]
+__all__ = [
+    "Notifier",
+    "OutboxDraft",
+    "OutboxEntry",
+    "OutboxPage",
+    "OutboxQuery",
+    "OutboxStatus",
+    "entry_stream",
+]
 
 
 class OutboxStatus:
@@ -69,6 +77,37 @@ class OutboxEntry:
     next_attempt_at: datetime
     last_error: str = ""
     sent_at: datetime | None = None
+
+
+def entry_stream(entry: OutboxEntry) -> str:
+    """The event stream an entry's life is recorded on: its order's, else its own."""
+    if entry.order_id is not None:
+        return order_stream(entry.order_id)
+    return notification_stream(entry.entry_id)
+
+
+@attrs.frozen
+class OutboxQuery:
+    """Filters for listing outbox entries; every filter given must match.
+
+    Entries come oldest first (by ``created_at``, then id). ``created_from`` is inclusive
+    and ``created_to`` exclusive. Pass a page's ``next_cursor`` back as ``cursor`` for the
+    next page.
+    """
+
+    status: str | None = None
+    order_id: str | None = None
+    kind: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@attrs.frozen
+class OutboxPage:
+    items: tuple[OutboxEntry, ...]
+    next_cursor: str | None
 
 
 class Notifier(Protocol):

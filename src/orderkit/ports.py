@@ -24,6 +24,7 @@ from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel
 from orderkit.notification import Message
 from orderkit.order import Address, Order
+from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "IdempotencyStore",
     "OrderQuery",
     "OrderRepository",
+    "OutboxRepository",
     "Page",
     "Sequences",
     "StockRepository",
@@ -225,6 +227,93 @@ class Sequences(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    """Notifications waiting to be delivered, and their delivery state.
+
+    A dispatcher claims due entries (status ``sending`` with a lease), sends them outside any
+    unit of work, then records the outcome for the attempt it claimed. ``attempts`` counts
+    claims, so a dispatcher that dies mid-send still uses up an attempt.
+    """
+
+    def add(self, entries: Sequence[OutboxEntry]) -> None:
+        """Insert new entries, all or nothing.
+
+        Raises:
+            ValidationError: an entry is not ``queued`` with no attempts, or its payload is
+                not JSON-ready (dicts with string keys, lists, strings, numbers, bools, None).
+            ConcurrencyConflict: an entry with this id already exists.
+        """
+        ...
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        """The entry with this id, or None."""
+        ...
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
+        """Claim up to ``limit`` entries that are due, oldest due first; return them oldest
+        created first.
+
+        Due means ``queued`` with ``next_attempt_at <= now``, or ``sending`` whose lease
+        (``next_attempt_at``) ran out by ``now``; with ``channels``, only entries for one of
+        those channels. Each claimed entry becomes ``sending`` with
+        ``next_attempt_at = lease_until`` and one more attempt. Entries another unit of
+        work is claiming at the same moment are skipped, never claimed twice.
+
+        Raises:
+            ValidationError: ``limit`` is not in 1..1000 or ``lease_until`` is not after
+                ``now``.
+        """
+        ...
+
+    def mark_sent(self, entry_id: str, *, attempt: int, sent_at: datetime) -> OutboxEntry:
+        """Record that claim ``attempt`` delivered the entry; return it as now stored.
+
+        Raises:
+            OutboxEntryNotFound: there is no such entry.
+            LeaseLost: the entry is not ``sending`` for that attempt any more (its lease
+                ran out and it was claimed again, or its outcome was already recorded).
+        """
+        ...
+
+    def mark_failed(
+        self, entry_id: str, *, attempt: int, error: str, retry_at: datetime | None
+    ) -> OutboxEntry:
+        """Record that claim ``attempt`` failed with ``error``: back to ``queued`` until
+        ``retry_at``, or ``dead`` (given up) when ``retry_at`` is None.
+
+        Raises:
+            OutboxEntryNotFound: there is no such entry.
+            LeaseLost: as for :meth:`mark_sent`.
+        """
+        ...
+
+    def requeue(self, entry_id: str, now: datetime) -> OutboxEntry:
+        """Queue a ``dead`` entry again (a manual re-send): due at ``now``, attempts from 0,
+        its last error kept until the next attempt.
+
+        Raises:
+            OutboxEntryNotFound: there is no such entry.
+            OutboxStateError: the entry is not dead.
+        """
+        ...
+
+    def find(self, query: OutboxQuery) -> OutboxPage:
+        """Entries matching every filter of ``query``, oldest first, one page at a time.
+
+        Raises:
+            ValidationError: the cursor is malformed, the limit is not in 1..1000, or the
+                status is not one of :attr:`OutboxStatus.ALL`.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def orders(self) -> OrderRepository: ...
@@ -236,6 +325,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyStore: ...
     @property
     def sequences(self) -> Sequences: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def commit(self) -> None:
         """Make every change of this unit of work durable and visible, atomically.

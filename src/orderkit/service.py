@@ -27,6 +27,7 @@ from orderkit.errors import (
     IdempotencyConflict,
     InvalidTransition,
     OrderNotFound,
+    OutboxEntryNotFound,
     Overpayment,
     RefundExceedsPayment,
     SelfApproval,
@@ -41,10 +42,14 @@ from orderkit.events import (
     LowStock,
     NewEvent,
     NoteAdded,
+    NotificationQueued,
     OrderDelivered,
     OrderPlaced,
     OrderShipped,
     PaymentCaptured,
+    PaymentReminderDue,
+    ReceiptClicked,
+    ReceiptOpened,
     RecordedEvent,
     RefundIssued,
     StatusChanged,
@@ -77,6 +82,7 @@ from orderkit.order import (
     check_currency,
     validate_draft,
 )
+from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus, entry_stream
 from orderkit.ports import (
     AddressChecker,
     Clock,
@@ -164,6 +170,8 @@ class OrderService:
         address_review_event: the machine's event that holds an order whose address is
             flagged (e.g. ``flag`` to ``awaiting_review``); ignored when the machine has no
             such transition from the initial state.
+        notifier: decides which notifications each command queues in the outbox (in the
+            command's own unit of work); none are queued without one.
     """
 
     def __init__(
@@ -179,6 +187,7 @@ class OrderService:
         max_attempts: int = 8,
         address_checker: AddressChecker | None = None,
         address_review_event: str = "flag",
+        notifier: Notifier | None = None,
     ) -> None:
         self.storage = storage
         self.clock: Clock = clock or SystemClock()
@@ -197,6 +206,7 @@ class OrderService:
             )
         self.address_checker = address_checker
         self.address_review_event = address_review_event
+        self.notifier = notifier
 
     # -- running commands ------------------------------------------------------------------
 
@@ -246,10 +256,49 @@ class OrderService:
             after = change(tx, before)
             if after is not before:
                 after = self._save(tx, before, after)
+            self._queue_notifications(tx, after)
             tx.commit()
             return after
 
         return self._run(actor, reason, body)
+
+    def _queue_notifications(self, tx: _Tx, order: Order) -> None:
+        """Queue what the notifier makes of this command, in the command's unit of work."""
+        if self.notifier is None or not tx.events:
+            return
+        drafts = self.notifier.notifications(order, tuple(tx.events))
+        entries = [self._outbox_entry(tx, order, i, d) for i, d in enumerate(drafts)]
+        if not entries:
+            return
+        tx.uow.outbox.add(entries)
+        for e in entries:
+            queued = NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale)
+            tx.record(entry_stream(e), queued)
+
+    def _outbox_entry(self, tx: _Tx, order: Order, index: int, draft: OutboxDraft) -> OutboxEntry:
+        """The entry for a draft: a new id (also its dedup key unless the draft has one),
+        about this order unless the draft names another, due now."""
+        for field in ("kind", "channel"):
+            value = getattr(draft, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValidationError(
+                    f"notifications[{index}].{field}", "the notifier must give a non-empty name"
+                )
+        entry_id = self.ids.new_id()
+        return OutboxEntry(
+            entry_id=entry_id,
+            kind=draft.kind,
+            channel=draft.channel,
+            recipient=draft.recipient,
+            locale=draft.locale,
+            payload=draft.payload,
+            order_id=draft.order_id or order.id,
+            dedup_key=draft.dedup_key or entry_id,
+            status=OutboxStatus.QUEUED,
+            attempts=0,
+            created_at=tx.now,
+            next_attempt_at=tx.now,
+        )
 
     def _reserve(self, tx: _Tx, order: Order, items: Iterable[StockMovement]) -> None:
         wanted = aggregate(items)
@@ -409,6 +458,7 @@ class OrderService:
                 ),
             )
             tx.uow.orders.add(order)
+            self._queue_notifications(tx, order)
             tx.commit()
             return order
 
@@ -604,6 +654,57 @@ class OrderService:
                 continue  # paid or cancelled since we looked
         return expired
 
+    def remind_unpaid(
+        self, *, older_than: timedelta, actor: str = "system", limit: int = 100
+    ) -> list[Order]:
+        """Record ``PaymentReminderDue`` on orders still awaiting payment that were placed more
+        than ``older_than`` ago and were never reminded; return those orders.
+
+        Each order is reminded at most once, in its own unit of work (a notifier turns the
+        event into a ``payment_reminder``). Run it from a scheduler, before
+        :meth:`expire_unpaid` closes what stays unpaid longer.
+        """
+        if older_than < timedelta(0):
+            raise ValidationError("older_than", "must not be negative")
+        _positive_quantity("limit", limit)
+        query = OrderQuery(
+            status=self.machine.initial, placed_to=self._now() - older_than, limit=100
+        )
+        reminded: list[Order] = []
+        while len(reminded) < limit:
+            with self.storage.reader() as uow:
+                page = uow.orders.find(query)
+                due = [o.id for o in page.items if not self._was_reminded(uow, o.id)]
+            for order_id in due[: limit - len(reminded)]:
+                order = self._remind(order_id, actor, older_than)
+                if order is not None:
+                    reminded.append(order)
+            if page.next_cursor is None:
+                break
+            query = attrs.evolve(query, cursor=page.next_cursor)
+        return reminded
+
+    @staticmethod
+    def _was_reminded(uow: UnitOfWork, order_id: str) -> bool:
+        events = uow.events.stream(order_stream(order_id))
+        return any(isinstance(e.payload, PaymentReminderDue) for e in events)
+
+    def _remind(self, order_id: str, actor: str, older_than: timedelta) -> Order | None:
+        reminded = False
+
+        def change(tx: _Tx, order: Order) -> Order:
+            nonlocal reminded
+            # Looked at again under the order's lock: paid, or reminded by another worker.
+            if order.status == self.machine.initial and not self._was_reminded(tx.uow, order.id):
+                tx.record(
+                    order_stream(order.id), PaymentReminderDue(order.created_at, order.balance_due)
+                )
+                reminded = True
+            return order
+
+        order = self._mutate(order_id, actor, f"unpaid after {older_than}", change)
+        return order if reminded else None
+
     def refund(
         self,
         order_id: str,
@@ -760,6 +861,47 @@ class OrderService:
             return attrs.evolve(order, pending_edits=remaining)
 
         return self._mutate(order_id, actor, reason, change)
+
+    # -- delivery tracking ------------------------------------------------------------------
+
+    def record_receipt_open(
+        self, entry_id: str, *, at: datetime | None = None, actor: str = "recipient"
+    ) -> None:
+        """Record that the message of outbox entry ``entry_id`` was opened (its tracking
+        image was fetched). Every open is recorded; reports count each message once.
+
+        Raises:
+            OutboxEntryNotFound: there is no such entry.
+            ValidationError: ``at`` is not a timezone-aware datetime.
+        """
+        self._track(entry_id, ReceiptOpened(entry_id), at, actor)
+
+    def record_receipt_click(
+        self, entry_id: str, url: str, *, at: datetime | None = None, actor: str = "recipient"
+    ) -> None:
+        """Record that a tracked link to ``url`` in the message of ``entry_id`` was followed.
+
+        Raises:
+            OutboxEntryNotFound: there is no such entry.
+            ValidationError: ``url`` is empty, or ``at`` is not a timezone-aware datetime.
+        """
+        if not isinstance(url, str) or not url.strip():
+            raise ValidationError("url", "give the link that was followed")
+        self._track(entry_id, ReceiptClicked(entry_id, url), at, actor)
+
+    def _track(self, entry_id: str, payload: object, at: datetime | None, actor: str) -> None:
+        when = None if at is None else require_utc("at", at)
+
+        def body(tx: _Tx) -> None:
+            entry = tx.uow.outbox.get(entry_id)
+            if entry is None:
+                raise OutboxEntryNotFound(entry_id)
+            tx.events.append(
+                NewEvent(entry_stream(entry), when or tx.now, tx.actor, tx.reason, payload)
+            )
+            tx.commit()
+
+        self._run(actor, "", body)
 
     # -- tags and notes ---------------------------------------------------------------------
 

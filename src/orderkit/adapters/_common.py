@@ -5,33 +5,82 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from orderkit.errors import InvalidStockAdjustment, ValidationError
+from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
 from orderkit.events import StockMovement
+from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.ports import OrderQuery
+from orderkit.serialization import dumps
 
 MAX_PAGE = 1000
 
 
-def check_query(query: OrderQuery) -> tuple[datetime, str] | None:
-    """Validate a query's limit and decode its cursor into ``(created_at, order_id)``."""
-    if isinstance(query.limit, bool) or not isinstance(query.limit, int):
+def check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int):
         raise ValidationError("limit", "must be a whole number")
-    if not 1 <= query.limit <= MAX_PAGE:
+    if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}")
-    if query.cursor is None:
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """Decode a cursor from :func:`encode_cursor` into ``(created_at, id)``."""
+    if cursor is None:
         return None
-    at, sep, order_id = query.cursor.partition("|")
+    at, sep, ident = cursor.partition("|")
     try:
-        if not sep or not order_id:
-            raise ValueError(query.cursor)
+        if not sep or not ident:
+            raise ValueError(cursor)
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:  # every cursor we hand out carries its UTC offset
-            raise ValueError(query.cursor)
-        return moment, order_id
+            raise ValueError(cursor)
+        return moment, ident
     except ValueError:
         raise ValidationError(
             "cursor", "not a cursor from a previous page; pass Page.next_cursor unchanged"
         ) from None
+
+
+def check_query(query: OrderQuery) -> tuple[datetime, str] | None:
+    """Validate a query's limit and decode its cursor into ``(created_at, order_id)``."""
+    check_limit(query.limit)
+    return decode_cursor(query.cursor)
+
+
+def check_outbox_query(query: OutboxQuery) -> tuple[datetime, str] | None:
+    """Validate an outbox query; decode its cursor into ``(created_at, entry_id)``."""
+    check_limit(query.limit)
+    if query.status is not None and query.status not in OutboxStatus.ALL:
+        raise ValidationError("status", f"must be one of {', '.join(OutboxStatus.ALL)}")
+    return decode_cursor(query.cursor)
+
+
+def check_new_entries(entries: Sequence[OutboxEntry]) -> list[str]:
+    """Check entries about to be added; return each payload as JSON text."""
+    texts = []
+    for i, entry in enumerate(entries):
+        if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
+            raise ValidationError(
+                f"entries[{i}]", "a new outbox entry must be queued with no attempts"
+            )
+        try:
+            texts.append(dumps(entry.payload))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"entries[{i}].payload",
+                f"must be JSON-ready (dicts, lists, strings, numbers, bools, None): {exc}",
+            ) from None
+    return texts
+
+
+def check_claim(now: datetime, limit: int, lease_until: datetime) -> None:
+    check_limit(limit)
+    if lease_until <= now:
+        raise ValidationError("lease_until", "must be after now, or the claim ends at once")
+
+
+def check_held(entry: OutboxEntry, attempt: int) -> None:
+    """Raise :class:`LeaseLost` unless ``entry`` is being sent by claim ``attempt``."""
+    if entry.status != OutboxStatus.SENDING or entry.attempts != attempt:
+        raise LeaseLost(entry.entry_id, attempt, entry.status, entry.attempts)
 
 
 def encode_cursor(created_at: datetime, order_id: str) -> str:

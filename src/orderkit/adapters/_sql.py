@@ -15,17 +15,30 @@ from typing import Any, Protocol
 
 from orderkit.adapters._common import (
     adjustment_error,
+    check_claim,
+    check_held,
     check_movements,
+    check_new_entries,
+    check_outbox_query,
     check_query,
     encode_cursor,
     over_release,
 )
-from orderkit.errors import ConcurrencyConflict, OrderkitError, OutOfStock, StorageError
+from orderkit.errors import (
+    ConcurrencyConflict,
+    OrderkitError,
+    OutboxEntryNotFound,
+    OutboxStateError,
+    OutOfStock,
+    StorageError,
+)
 from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel, aggregate
 from orderkit.order import Order
+from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
 from orderkit.ports import IdempotencyRecord, OrderQuery, Page
 from orderkit.serialization import (
+    loads,
     order_from_json,
     order_to_json,
     payload_from_json,
@@ -52,6 +65,9 @@ class Dialect:
 
     placeholder = "?"
     for_update = ""
+    # Appended to the select of due outbox entries: concurrent dispatchers pass over the rows
+    # another one is claiming instead of waiting for them. Empty where writers are serialized.
+    skip_locked = ""
     # Run before appending events and held until commit, so event positions become visible
     # in order; empty where the database already serializes writers (SQLite).
     events_lock = ""
@@ -99,6 +115,7 @@ class SqlUnitOfWork:
         self.events = _Events(self)
         self.idempotency = _Idempotency(self)
         self.sequences = _Sequences(self)
+        self.outbox = _Outbox(self)
 
     def execute(self, statement: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
         if not self.open:
@@ -473,3 +490,185 @@ class _Sequences(_Repo):
         )
         row = u.execute("SELECT value FROM orderkit_sequences WHERE name = ?", (name,)).fetchone()
         return int(row[0])
+
+
+_OUTBOX_COLUMNS = (
+    "entry_id, kind, channel, recipient, locale, payload, order_id, dedup_key, status, "
+    "attempts, created_at, next_attempt_at, last_error, sent_at"
+)
+
+
+class _Outbox(_Repo):
+    def _entry(self, row: Any) -> OutboxEntry:
+        from_time = self._uow._dialect.from_db_time
+        return OutboxEntry(
+            entry_id=row[0],
+            kind=row[1],
+            channel=row[2],
+            recipient=row[3],
+            locale=row[4],
+            payload=loads(row[5]),
+            order_id=row[6],
+            dedup_key=row[7],
+            status=row[8],
+            attempts=row[9],
+            created_at=from_time(row[10]),
+            next_attempt_at=from_time(row[11]),
+            last_error=row[12],
+            sent_at=None if row[13] is None else from_time(row[13]),
+        )
+
+    def add(self, entries: Sequence[OutboxEntry]) -> None:
+        u = self._uow
+        texts = check_new_entries(entries)
+        u.executemany(
+            f"INSERT INTO orderkit_outbox ({_OUTBOX_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.entry_id,
+                    e.kind,
+                    e.channel,
+                    e.recipient,
+                    e.locale,
+                    text,
+                    e.order_id,
+                    e.dedup_key,
+                    e.status,
+                    e.attempts,
+                    u.t(e.created_at),
+                    u.t(e.next_attempt_at),
+                    e.last_error,
+                    None if e.sent_at is None else u.t(e.sent_at),
+                )
+                for e, text in zip(entries, texts, strict=True)
+            ],
+        )
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        row = self._uow.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM orderkit_outbox WHERE entry_id = ?", (entry_id,)
+        ).fetchone()
+        return None if row is None else self._entry(row)
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
+        u = self._uow
+        check_claim(now, limit, lease_until)
+        only = ""
+        if channels is not None:
+            names = sorted(set(channels))
+            if not names:
+                return []
+            only = f" AND channel IN ({', '.join('?' * len(names))})"
+        # The CTE picks (and on PostgreSQL locks, skipping rows locked by other claims) the
+        # due rows once; the update then takes exactly those.
+        rows = u.execute(
+            "WITH due AS (SELECT entry_id FROM orderkit_outbox "
+            f"WHERE status IN (?, ?) AND next_attempt_at <= ?{only} "
+            f"ORDER BY next_attempt_at, entry_id LIMIT ?{u._dialect.skip_locked}) "
+            "UPDATE orderkit_outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ? "
+            f"WHERE entry_id IN (SELECT entry_id FROM due) RETURNING {_OUTBOX_COLUMNS}",
+            (
+                OutboxStatus.QUEUED,
+                OutboxStatus.SENDING,
+                u.t(now),
+                *(names if channels is not None else ()),
+                limit,
+                OutboxStatus.SENDING,
+                u.t(lease_until),
+            ),
+            write=True,
+        ).fetchall()
+        entries = [self._entry(r) for r in rows]
+        return sorted(entries, key=lambda e: (e.created_at, e.entry_id))
+
+    def _update_held(
+        self, entry_id: str, attempt: int, assignments: str, params: Sequence[Any]
+    ) -> OutboxEntry:
+        row = self._uow.execute(
+            f"UPDATE orderkit_outbox SET {assignments} "
+            f"WHERE entry_id = ? AND status = ? AND attempts = ? RETURNING {_OUTBOX_COLUMNS}",
+            (*params, entry_id, OutboxStatus.SENDING, attempt),
+            write=True,
+        ).fetchone()
+        if row is not None:
+            return self._entry(row)
+        entry = self.get(entry_id)
+        if entry is None:
+            raise OutboxEntryNotFound(entry_id)
+        check_held(entry, attempt)
+        raise AssertionError("unreachable: the update matched no row")  # pragma: no cover
+
+    def mark_sent(self, entry_id: str, *, attempt: int, sent_at: datetime) -> OutboxEntry:
+        return self._update_held(
+            entry_id, attempt, "status = ?, sent_at = ?", (OutboxStatus.SENT, self._uow.t(sent_at))
+        )
+
+    def mark_failed(
+        self, entry_id: str, *, attempt: int, error: str, retry_at: datetime | None
+    ) -> OutboxEntry:
+        if retry_at is None:
+            return self._update_held(
+                entry_id, attempt, "status = ?, last_error = ?", (OutboxStatus.DEAD, error)
+            )
+        return self._update_held(
+            entry_id,
+            attempt,
+            "status = ?, last_error = ?, next_attempt_at = ?",
+            (OutboxStatus.QUEUED, error, self._uow.t(retry_at)),
+        )
+
+    def requeue(self, entry_id: str, now: datetime) -> OutboxEntry:
+        u = self._uow
+        row = u.execute(
+            "UPDATE orderkit_outbox SET status = ?, attempts = 0, next_attempt_at = ? "
+            f"WHERE entry_id = ? AND status = ? RETURNING {_OUTBOX_COLUMNS}",
+            (OutboxStatus.QUEUED, u.t(now), entry_id, OutboxStatus.DEAD),
+            write=True,
+        ).fetchone()
+        if row is not None:
+            return self._entry(row)
+        entry = self.get(entry_id)
+        if entry is None:
+            raise OutboxEntryNotFound(entry_id)
+        raise OutboxStateError(entry_id, entry.status, "only dead entries can be re-sent")
+
+    def find(self, query: OutboxQuery) -> OutboxPage:
+        u = self._uow
+        after = check_outbox_query(query)
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("status", query.status),
+            ("order_id", query.order_id),
+            ("kind", query.kind),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.created_from is not None:
+            where.append("created_at >= ?")
+            params.append(u.t(query.created_from))
+        if query.created_to is not None:
+            where.append("created_at < ?")
+            params.append(u.t(query.created_to))
+        if after is not None:
+            where.append("(created_at > ? OR (created_at = ? AND entry_id > ?))")
+            params.extend([u.t(after[0]), u.t(after[0]), after[1]])
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = u.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM orderkit_outbox {clause} "
+            "ORDER BY created_at, entry_id LIMIT ?",
+            (*params, query.limit + 1),
+        ).fetchall()
+        items = tuple(self._entry(r) for r in rows[: query.limit])
+        more = len(rows) > query.limit
+        cursor = encode_cursor(items[-1].created_at, items[-1].entry_id) if more else None
+        return OutboxPage(items, cursor)

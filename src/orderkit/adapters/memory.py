@@ -12,21 +12,34 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 
 import attrs
 
 from orderkit.adapters._common import (
     adjustment_error,
+    check_claim,
+    check_held,
     check_movements,
+    check_new_entries,
+    check_outbox_query,
     check_query,
     encode_cursor,
     over_release,
 )
-from orderkit.errors import ConcurrencyConflict, OutOfStock, StorageError
+from orderkit.errors import (
+    ConcurrencyConflict,
+    OutboxEntryNotFound,
+    OutboxStateError,
+    OutOfStock,
+    StorageError,
+)
 from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel, aggregate
 from orderkit.order import Order
+from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
 from orderkit.ports import IdempotencyRecord, OrderQuery, Page
+from orderkit.serialization import loads
 
 __all__ = ["MemoryStorage"]
 
@@ -42,6 +55,7 @@ class _State:
         self.events: list[RecordedEvent] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
         self.sequences: dict[str, int] = {}
+        self.outbox: dict[str, OutboxEntry] = {}
 
 
 class _Repo:
@@ -292,6 +306,122 @@ class _Sequences(_Repo):
         return self._s.sequences[name]
 
 
+class _Outbox(_Repo):
+    def _replace(self, entry: OutboxEntry) -> OutboxEntry:
+        previous = self._s.outbox[entry.entry_id]
+        self._s.outbox[entry.entry_id] = entry
+        self._write(lambda: self._s.outbox.__setitem__(entry.entry_id, previous))
+        return entry
+
+    def _existing(self, entry_id: str) -> OutboxEntry:
+        self._uow._check_writable()
+        entry = self._s.outbox.get(entry_id)
+        if entry is None:
+            raise OutboxEntryNotFound(entry_id)
+        return entry
+
+    def add(self, entries: Sequence[OutboxEntry]) -> None:
+        self._uow._check_writable()
+        texts = check_new_entries(entries)
+        ids = [e.entry_id for e in entries]
+        if len(set(ids)) != len(ids) or any(i in self._s.outbox for i in ids):
+            raise ConcurrencyConflict(f"an outbox entry with one of the ids {ids} exists")
+        for entry, text in zip(entries, texts, strict=True):
+            # Stored as the SQL adapters store it: the payload as its JSON reads back.
+            self._s.outbox[entry.entry_id] = attrs.evolve(entry, payload=loads(text))
+
+        def undo() -> None:
+            for entry_id in ids:
+                del self._s.outbox[entry_id]
+
+        self._write(undo)
+
+    def get(self, entry_id: str) -> OutboxEntry | None:
+        self._uow._check_open()
+        return self._s.outbox.get(entry_id)
+
+    def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime,
+        *,
+        channels: Sequence[str] | None = None,
+    ) -> list[OutboxEntry]:
+        self._uow._check_writable()
+        check_claim(now, limit, lease_until)
+        due = sorted(
+            (
+                e
+                for e in self._s.outbox.values()
+                if e.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+                and e.next_attempt_at <= now
+                and (channels is None or e.channel in channels)
+            ),
+            key=lambda e: (e.next_attempt_at, e.entry_id),
+        )[:limit]
+        claimed = [
+            self._replace(
+                attrs.evolve(
+                    e,
+                    status=OutboxStatus.SENDING,
+                    attempts=e.attempts + 1,
+                    next_attempt_at=lease_until,
+                )
+            )
+            for e in due
+        ]
+        return sorted(claimed, key=lambda e: (e.created_at, e.entry_id))
+
+    def mark_sent(self, entry_id: str, *, attempt: int, sent_at: datetime) -> OutboxEntry:
+        entry = self._existing(entry_id)
+        check_held(entry, attempt)
+        return self._replace(attrs.evolve(entry, status=OutboxStatus.SENT, sent_at=sent_at))
+
+    def mark_failed(
+        self, entry_id: str, *, attempt: int, error: str, retry_at: datetime | None
+    ) -> OutboxEntry:
+        entry = self._existing(entry_id)
+        check_held(entry, attempt)
+        if retry_at is None:
+            after = attrs.evolve(entry, status=OutboxStatus.DEAD, last_error=error)
+        else:
+            after = attrs.evolve(
+                entry, status=OutboxStatus.QUEUED, last_error=error, next_attempt_at=retry_at
+            )
+        return self._replace(after)
+
+    def requeue(self, entry_id: str, now: datetime) -> OutboxEntry:
+        entry = self._existing(entry_id)
+        if entry.status != OutboxStatus.DEAD:
+            raise OutboxStateError(entry_id, entry.status, "only dead entries can be re-sent")
+        return self._replace(
+            attrs.evolve(entry, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
+        )
+
+    def find(self, query: OutboxQuery) -> OutboxPage:
+        self._uow._check_open()
+        after = check_outbox_query(query)
+        q = query
+        rows = sorted(
+            (
+                e
+                for e in self._s.outbox.values()
+                if (q.status is None or e.status == q.status)
+                and (q.order_id is None or e.order_id == q.order_id)
+                and (q.kind is None or e.kind == q.kind)
+                and (q.created_from is None or e.created_at >= q.created_from)
+                and (q.created_to is None or e.created_at < q.created_to)
+                and (after is None or (e.created_at, e.entry_id) > after)
+            ),
+            key=lambda e: (e.created_at, e.entry_id),
+        )
+        items = tuple(rows[: q.limit])
+        more = len(rows) > q.limit
+        cursor = encode_cursor(items[-1].created_at, items[-1].entry_id) if more else None
+        return OutboxPage(items, cursor)
+
+
 class MemoryUnitOfWork:
     """A unit of work over :class:`MemoryStorage`; changes are undone unless committed."""
 
@@ -305,6 +435,7 @@ class MemoryUnitOfWork:
         self.events = _Events(self)
         self.idempotency = _Idempotency(self)
         self.sequences = _Sequences(self)
+        self.outbox = _Outbox(self)
 
     def _check_open(self) -> None:
         if not self._open:

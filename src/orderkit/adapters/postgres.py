@@ -126,6 +126,29 @@ MIGRATIONS: list[list[str]] = [
             value BIGINT NOT NULL
         )""",
     ],
+    # 2: the notification outbox. Due entries are found by (status, next_attempt_at); for a
+    # ``sending`` entry next_attempt_at is the end of its claim's lease.
+    [
+        """CREATE TABLE orderkit_outbox (
+            entry_id TEXT COLLATE "C" PRIMARY KEY,
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            order_id TEXT COLLATE "C",
+            dedup_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            next_attempt_at TIMESTAMPTZ NOT NULL,
+            last_error TEXT NOT NULL,
+            sent_at TIMESTAMPTZ
+        )""",
+        "CREATE INDEX orderkit_outbox_due ON orderkit_outbox (status, next_attempt_at)",
+        "CREATE INDEX orderkit_outbox_created ON orderkit_outbox (created_at, entry_id)",
+        "CREATE INDEX orderkit_outbox_order ON orderkit_outbox (order_id, created_at)",
+    ],
 ]
 
 # Lowercase only, so the quoted and unquoted spellings of the name are the same schema.
@@ -160,6 +183,7 @@ class PostgresDialect(Dialect):
 
     placeholder = "%s"
     for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, schema: str) -> None:
         super().__init__()

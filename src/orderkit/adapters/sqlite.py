@@ -98,6 +98,29 @@ MIGRATIONS: list[list[str]] = [
             value INTEGER NOT NULL
         )""",
     ],
+    # 2: the notification outbox. Due entries are found by (status, next_attempt_at); for a
+    # ``sending`` entry next_attempt_at is the end of its claim's lease.
+    [
+        """CREATE TABLE orderkit_outbox (
+            entry_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            order_id TEXT,
+            dedup_key TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX orderkit_outbox_due ON orderkit_outbox (status, next_attempt_at)",
+        "CREATE INDEX orderkit_outbox_created ON orderkit_outbox (created_at, entry_id)",
+        "CREATE INDEX orderkit_outbox_order ON orderkit_outbox (order_id, created_at)",
+    ],
 ]
 
 

@@ -55,10 +55,16 @@ from orderkit.events import (
     LowStock,
     NewEvent,
     NoteAdded,
+    NotificationFailed,
+    NotificationQueued,
+    NotificationSent,
     OrderDelivered,
     OrderPlaced,
     OrderShipped,
     PaymentCaptured,
+    PaymentReminderDue,
+    ReceiptClicked,
+    ReceiptOpened,
     RecordedEvent,
     RefundIssued,
     StatusChanged,
@@ -96,9 +102,11 @@ from orderkit.order import (
     Shipment,
     ShipmentLine,
 )
+from orderkit.outbox import OutboxEntry, OutboxQuery
 from orderkit.ports import IdempotencyRecord, OrderQuery, Storage, UnitOfWork
 from orderkit.service import OrderService
 from orderkit.status import StatusMachine, Transition
+from orderkit.testing.outbox import OutboxContract, sample_entry
 
 __all__ = [
     "START",
@@ -153,12 +161,14 @@ class StorageSnapshot:
     stock: tuple[StockLevel, ...]
     reservations: tuple[tuple[str, StockMovement], ...]
     events: tuple[RecordedEvent, ...]
+    outbox: tuple[OutboxEntry, ...] = ()
 
 
 def snapshot(storage: Storage) -> StorageSnapshot:
-    """Every order, stock level, reservation and event, read in one reader."""
+    """Every order, stock level, reservation, event and outbox entry, read in one reader."""
     orders: list[Order] = []
     events: list[RecordedEvent] = []
+    outbox: list[OutboxEntry] = []
     with storage.reader() as uow:
         cursor: str | None = None
         while True:
@@ -169,11 +179,19 @@ def snapshot(storage: Storage) -> StorageSnapshot:
             cursor = page.next_cursor
         while batch := uow.events.read(after=events[-1].position if events else 0):
             events.extend(batch)
+        cursor = None
+        while True:
+            entries = uow.outbox.find(OutboxQuery(limit=1000, cursor=cursor))
+            outbox.extend(entries.items)
+            if entries.next_cursor is None:
+                break
+            cursor = entries.next_cursor
         return StorageSnapshot(
             tuple(orders),
             tuple(uow.stock.all()),
             tuple(uow.stock.all_reservations()),
             tuple(events),
+            tuple(outbox),
         )
 
 
@@ -338,6 +356,13 @@ def sample_payloads() -> list[object]:
                 ),
             ),
         ),
+        PaymentReminderDue(order.created_at, Money("178.00", "CNY")),
+        NotificationQueued("e-1", "order_placed", "email", "wang@example.cn", "zh_Hans"),
+        NotificationSent("e-1", "order_placed", "email", 2),
+        NotificationFailed("e-1", "shipped", "sms", 3, "550 no such user\n用户不存在", dead=True),
+        NotificationFailed("e-2", "shipped", "email", 1, "timeout", dead=False, retry_at=START),
+        ReceiptOpened("e-1"),
+        ReceiptClicked("e-1", "https://shop.example/track?o=SO-2026-000123&l=zh_Hans#top"),
     ]
 
 
@@ -351,7 +376,7 @@ def sample_record(key: str, request_hash: str = "hash-1") -> IdempotencyRecord:
 
 def seed(storage: Storage) -> Order:
     """Commit a small shop: ten mugs, order ``ord-1`` holding two, one event, key ``k-1``,
-    sequence ``n`` at 1."""
+    sequence ``n`` at 1, outbox entry ``e-1`` queued."""
     order = sample_order()
     with storage.unit_of_work() as uow:
         uow.stock.receive("MUG", HERE, 10)
@@ -360,6 +385,7 @@ def seed(storage: Storage) -> Order:
         uow.events.append([sample_event()])
         uow.idempotency.claim(sample_record("k-1"))
         uow.sequences.next("n")
+        uow.outbox.add([sample_entry("e-1")])
         uow.commit()
     return order
 
@@ -402,6 +428,13 @@ WRITES: Mapping[str, Callable[[UnitOfWork], object]] = {
     "events.append": lambda uow: uow.events.append([sample_event(text="late")]),
     "idempotency.claim": lambda uow: uow.idempotency.claim(sample_record("k-2")),
     "sequences.next": lambda uow: uow.sequences.next("n"),
+    "outbox.add": lambda uow: uow.outbox.add([sample_entry("e-2")]),
+    "outbox.claim_due": lambda uow: uow.outbox.claim_due(START, 10, START + timedelta(minutes=1)),
+    "outbox.mark_sent": lambda uow: uow.outbox.mark_sent("e-1", attempt=1, sent_at=START),
+    "outbox.mark_failed": lambda uow: uow.outbox.mark_failed(
+        "e-1", attempt=1, error="x", retry_at=None
+    ),
+    "outbox.requeue": lambda uow: uow.outbox.requeue("e-1", START),
 }
 READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "orders.get": lambda uow: uow.orders.get("ord-1"),
@@ -413,6 +446,8 @@ READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "stock.all_reservations": lambda uow: uow.stock.all_reservations(),
     "events.stream": lambda uow: uow.events.stream("order:ord-1"),
     "events.read": lambda uow: uow.events.read(),
+    "outbox.get": lambda uow: uow.outbox.get("e-1"),
+    "outbox.find": lambda uow: uow.outbox.find(OutboxQuery()),
 }
 USES: Mapping[str, Callable[[UnitOfWork], object]] = {
     **READS,
@@ -425,7 +460,7 @@ class _Boom(Exception):
     """Raised inside a unit of work to prove an exception rolls it back."""
 
 
-class StorageContract:
+class StorageContract(OutboxContract):
     """The behaviour every storage adapter shares; subclass it and provide ``make_storage``.
 
     Fixtures provided: ``storage`` (a fresh storage, closed afterwards), ``clock`` (a
@@ -1610,6 +1645,10 @@ class StorageContract:
         assert uow.idempotency.claim(sample_record("k-2")) is None
         assert 2 == uow.sequences.next("n")
         assert 1 == uow.sequences.next("m")
+        uow.outbox.add([sample_entry("e-2")])
+        assert ["e-1", "e-2"] == [
+            e.entry_id for e in uow.outbox.claim_due(START, 10, START + timedelta(minutes=1))
+        ]
 
     def _assert_seed_only(self, storage: Storage, before: StorageSnapshot) -> None:
         assert before == snapshot(storage)

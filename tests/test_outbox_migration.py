@@ -1,0 +1,70 @@
+"""Databases written before the outbox existed (schema version 1) upgrade in place."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orderkit.adapters.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+from orderkit.adapters.sqlite import SQLiteStorage
+from orderkit.outbox import OutboxQuery
+from orderkit.testing.outbox import sample_entry
+
+VERSION_1_DATA = "INSERT INTO orderkit_sequences (name, value) VALUES ('order-number:SO:2026', 41)"
+
+
+def assert_upgraded(storage: SQLiteStorage | Any) -> None:
+    """The storage is at version 2, its outbox works, and its version-1 data is still there."""
+    with storage.unit_of_work() as uow:
+        uow.outbox.add([sample_entry()])
+        following = uow.sequences.next("order-number:SO:2026")
+        uow.commit()
+    with storage.reader() as uow:
+        listed = uow.outbox.find(OutboxQuery()).items
+    assert (2, 42, (sample_entry(),)) == (storage.schema_version, following, listed)
+
+
+def test_a_version_1_sqlite_file_upgrades_to_the_outbox_and_keeps_its_data(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        for statement in SQLITE_MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO orderkit_schema (version) VALUES (1)")
+        conn.execute(VERSION_1_DATA)
+    conn.close()
+
+    storage = SQLiteStorage(path)
+    try:
+        assert_upgraded(storage)
+    finally:
+        storage.close()
+
+
+@pytest.mark.postgres
+def test_a_version_1_postgres_schema_upgrades_to_the_outbox_and_keeps_its_data(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from orderkit.adapters.postgres import MIGRATIONS, PostgresStorage
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(postgres_schema)))
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO orderkit_schema (version) VALUES (1)")
+        conn.execute(VERSION_1_DATA)
+
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    try:
+        assert_upgraded(storage)
+    finally:
+        storage.close()
