@@ -10,7 +10,9 @@ do not know orderkit.
     OrderkitError
     ├── ValidationError (ValueError)          bad input; ``field`` names it
     │   ├── UnknownCurrency
-    │   └── InvalidStockAdjustment
+    │   ├── InvalidStockAdjustment
+    │   └── InvalidMessage                    a message no channel may send (also a
+    │                                         DeliveryFailed that is never retryable)
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
@@ -26,6 +28,7 @@ do not know orderkit.
     │   ├── EditNotAllowed
     │   └── SelfApproval
     ├── DeliveryFailed                        a channel could not deliver a message
+    ├── WebhookVerificationError (ValueError)  a received webhook failed its signature check
     ├── CarrierError                          a carrier refused or could not be reached
     │   └── InvalidTrackingNumber (ValueError)  not a number this carrier issues
     ├── IdempotencyConflict                   same key, different request
@@ -51,6 +54,7 @@ __all__ = [
     "EditNotFound",
     "GuardRefused",
     "IdempotencyConflict",
+    "InvalidMessage",
     "InvalidStockAdjustment",
     "InvalidTrackingNumber",
     "InvalidTransition",
@@ -68,6 +72,7 @@ __all__ = [
     "TransientStorageError",
     "UnknownCurrency",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -253,6 +258,38 @@ class DeliveryFailed(OrderkitError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class InvalidMessage(ValidationError, DeliveryFailed):
+    """A message that must not be sent as it is: a CR or LF in a header value (subject,
+    recipient, dedup key), a recipient the channel cannot address, data that is not JSON.
+
+    Channels raise it before anything leaves the process. It is a :class:`ValidationError`
+    (``field`` names the message attribute) and a :class:`DeliveryFailed` that is never
+    retryable, so a dispatcher dead-letters it at once instead of sending it again.
+    """
+
+    code = "invalid_message"
+
+    def __init__(self, field: str, message: str) -> None:
+        # Both bases take different arguments; set what each promises directly.
+        OrderkitError.__init__(self, f"{field}: {message}")
+        self.field = field
+        self.retryable = False
+
+
+class WebhookVerificationError(OrderkitError, ValueError):
+    """A received webhook is not authentic or not fresh: reject the request (HTTP 400/401).
+
+    ``reason`` is one of ``missing_header``, ``malformed_header``, ``timestamp_too_old``,
+    ``timestamp_too_new`` and ``no_matching_signature``.
+    """
+
+    code = "webhook_verification_failed"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CarrierError(OrderkitError):
