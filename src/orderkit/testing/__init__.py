@@ -1,4 +1,5 @@
-"""Test kits for storage adapters: the contract every adapter passes, and whole lifecycles.
+"""Test kits for adapters: the contracts every storage adapter and every notification channel
+passes, and whole order lifecycles.
 
 A host that writes its own storage adapter proves it behaves like the shipped ones (errors
 included) by running the same suite orderkit runs against memory, SQLite and PostgreSQL::
@@ -16,6 +17,8 @@ included) by running the same suite orderkit runs against memory, SQLite and Pos
             count = itertools.count()
             return lambda: MyStorage(tmp_path / f"shop-{next(count)}")
 
+Channels do the same with :class:`ChannelContract` (see :mod:`orderkit.testing.channels`).
+
 Needs the ``testing`` extra: ``pip install 'orderkit[testing]'`` (pytest and hypothesis).
 """
 
@@ -23,8 +26,11 @@ import pytest
 
 # The contract's checks are plain ``assert`` statements in an installed package; asking pytest
 # to rewrite them gives hosts the same detailed failure diffs as in their own test files.
-pytest.register_assert_rewrite("orderkit.testing.storage", "orderkit.testing.lifecycle")
+pytest.register_assert_rewrite(
+    "orderkit.testing.storage", "orderkit.testing.lifecycle", "orderkit.testing.channels"
+)
 
-from orderkit.testing.storage import StorageContract  # noqa: E402 - after the rewrite hook
+from orderkit.testing.channels import ChannelContract  # noqa: E402 - after the rewrite hook
+from orderkit.testing.storage import StorageContract  # noqa: E402
 
-__all__ = ["StorageContract"]
+__all__ = ["ChannelContract", "StorageContract"]
