@@ -50,7 +50,7 @@ class SmtpDelivery:
 class SmtpSink:
     """An aiosmtpd handler that keeps every message and checks logins against one user."""
 
-    def __init__(self, username: str = "shop", password: str = "s3cret-密码") -> None:
+    def __init__(self, username: str = "shop", password: str = "s3cret-pw") -> None:
         self.deliveries: list[SmtpDelivery] = []
         self.mechanisms: list[str] = []
         self._username = username.encode()

@@ -7,6 +7,7 @@ Extend this module when you add a model rather than writing strategies in a test
 from __future__ import annotations
 
 import math
+import string
 from decimal import Decimal
 
 import babel.numbers
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
 
-__all__ = ["allocation_weights", "currencies", "money"]
+__all__ = ["allocation_weights", "currencies", "flipped_text", "money", "webhook_deliveries"]
 
 # Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
@@ -62,3 +63,20 @@ def allocation_weights(max_size: int = 12) -> st.SearchStrategy[list[Decimal | i
         st.decimals(min_value=0, max_value=1000, places=3),
     )
     return st.lists(weight, min_size=1, max_size=max_size).filter(lambda ws: any(ws))
+
+
+def webhook_deliveries() -> st.SearchStrategy[tuple[str, int, bytes]]:
+    """``(webhook id, Unix seconds, body)`` for one signed delivery; bodies are any bytes."""
+    return st.tuples(
+        st.text(alphabet=string.ascii_letters + string.digits + ":_-", min_size=1, max_size=40),
+        st.integers(min_value=0, max_value=4_000_000_000),
+        st.binary(min_size=1, max_size=200),
+    )
+
+
+@st.composite
+def flipped_text(draw: st.DrawFn, text: str) -> str:
+    """``text`` with exactly one character replaced by a different one (any Unicode)."""
+    index = draw(st.integers(min_value=0, max_value=len(text) - 1))
+    replacement = draw(st.characters(codec="utf-8").filter(lambda c: c != text[index]))
+    return text[:index] + replacement + text[index + 1 :]

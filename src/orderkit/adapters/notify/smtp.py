@@ -50,7 +50,8 @@ class SmtpChannel:
 
     Raises:
         ValidationError: contradictory options (``ssl`` and ``starttls``, a username without
-            a password, a login over plain text), or a sender that is not one address.
+            a password, a login over plain text), credentials that are not ASCII, or a sender
+            that is not one address.
     """
 
     def __init__(
@@ -81,6 +82,10 @@ class SmtpChannel:
                 "logging in without TLS would send the password in clear; "
                 "set starttls=True or ssl=True",
             )
+        for field, value in (("username", username), ("password", password)):
+            if value is not None and not value.isascii():
+                # smtplib encodes AUTH PLAIN and LOGIN credentials as ASCII and fails late.
+                raise ValidationError(field, "must be ASCII; smtplib cannot send other text")
         if timeout <= 0:
             raise ValidationError("timeout", f"must be positive seconds, got {timeout}")
         try:
