@@ -90,6 +90,9 @@ def build_email(message: Message, *, sender: str, date: datetime) -> EmailMessag
     mail.set_content(message.text, charset="utf-8")
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html", charset="utf-8")
+        # Derived, not random: the same message builds the same bytes (reproducible files).
+        digest = hashlib.sha256(message.dedup_key.encode("utf-8")).hexdigest()[:24]
+        mail.set_boundary(f"=_orderkit_{digest}")
     if message.locale:  # after the content: setting content clears Content-* headers
         mail["Content-Language"] = message.locale.replace("_", "-")
     return mail
