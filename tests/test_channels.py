@@ -5,6 +5,7 @@ webhooks (an HTTP server that verifies every signature)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -129,3 +130,37 @@ class TestWebhookChannel(ChannelContract):
             return received
 
         return read
+
+
+DOCS_CHANNELS = Path(__file__).resolve().parents[1] / "docs" / "channels.md"
+
+
+def documented_files() -> dict[str, str]:
+    """The python blocks of docs/channels.md that start with a ``# name.py`` line, by name."""
+    from test_docs import parse_markdown
+
+    doc = parse_markdown(DOCS_CHANNELS.read_text(encoding="utf-8"), "docs/channels.md")
+    return {
+        block.lines[0].removeprefix("# "): block.source
+        for block in doc.python_blocks
+        if block.lines and block.lines[0].startswith("# ") and block.lines[0].endswith(".py")
+    }
+
+
+def contract_test_count() -> int:
+    """How many tests ChannelContract runs, parametrized cases included."""
+    count = 0
+    for name in dir(ChannelContract):
+        if name.startswith("test_"):
+            marks = getattr(getattr(ChannelContract, name), "pytestmark", [])
+            count += math.prod(len(m.args[1]) for m in marks if m.name == "parametrize")
+    return count
+
+
+def test_the_documented_sms_channel_passes_the_channel_contract(
+    pytester: pytest.Pytester,
+) -> None:
+    files = documented_files()
+    pytester.makepyfile(sms=files["sms.py"], test_sms=files["test_sms.py"])
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=contract_test_count())
