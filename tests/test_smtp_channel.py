@@ -180,6 +180,15 @@ def test_a_server_certificate_the_client_does_not_trust_is_a_permanent_failure(
     assert (False, []) == (error.retryable, sink.deliveries)
 
 
+def test_starttls_asked_of_a_server_that_does_not_offer_it_is_a_permanent_failure(
+    sink: SmtpSink, port: int, client_tls: ssl.SSLContext
+) -> None:
+    error = failure(
+        lambda: channel(port, starttls=True, ssl_context=client_tls).send(sample_message())
+    )
+    assert (False, []) == (error.retryable, sink.deliveries)
+
+
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])
 def test_the_channel_logs_in_with_the_mechanism_the_server_offers(
     sink: SmtpSink,

@@ -156,8 +156,8 @@ class SmtpChannel:
             ) from exc
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryFailed(
-                f"{self._where()} does not support what this channel is configured to use "
-                f"({exc}); check the starttls and username options",
+                f"{self._where()} lacks an extension this send needs ({exc}); check the "
+                "starttls and username options, or use ASCII addresses (no SMTPUTF8)",
                 retryable=False,
             ) from exc
         except ssl.SSLCertVerificationError as exc:

@@ -206,7 +206,7 @@ class WebhookChannel:
             raise DeliveryFailed(
                 f"{where} did not answer within {self._timeout} s", retryable=True
             ) from exc
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # connect, read, write, protocol, decoding
             raise DeliveryFailed(
                 f"{where} could not be reached: {type(exc).__name__}: {exc}", retryable=True
             ) from exc
