@@ -182,7 +182,9 @@ def test_a_missing_header_is_refused(header: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "1614265330.5", "-1614265330", "１６１４２６５３３０", "soon"]
+    "value",
+    ["", "1614265330.5", "-1614265330", "１６１４２６５３３０", "soon", "9" * 5000],
+    ids=["empty", "fraction", "negative", "full-width", "word", "5000-digits"],
 )
 def test_a_timestamp_that_is_not_whole_unix_seconds_is_refused(value: str) -> None:
     headers = spec_headers()
@@ -206,6 +208,12 @@ def test_a_signature_in_another_base64_spelling_is_refused() -> None:
 def test_verifying_with_a_malformed_secret_is_a_validation_error(secrets: list[str]) -> None:
     with pytest.raises(ValidationError):
         verify(SPEC_BODY, spec_headers(), secrets, now=at(SPEC_TIMESTAMP))
+
+
+def test_verifying_at_a_naive_now_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        verify(SPEC_BODY, spec_headers(), SPEC_SECRET, now=datetime(2021, 2, 25, 15, 2, 10))
+    assert "now" == caught.value.field
 
 
 def test_signing_at_a_naive_datetime_is_refused() -> None:

@@ -23,6 +23,7 @@ import secrets as _random
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 
+from orderkit.clock import require_utc
 from orderkit.errors import ValidationError, WebhookVerificationError
 
 __all__ = [
@@ -177,19 +178,20 @@ def verify(
     Raises:
         WebhookVerificationError: a header is missing or malformed, the timestamp is
             outside the tolerance, or no signature matches (``reason`` says which).
-        ValidationError: a secret is malformed, or none was given.
+        ValidationError: a secret is malformed or none was given, or ``now`` is naive.
     """
     keys = _keys(secrets)
     msg_id = _header(headers, "webhook-id")
     raw_timestamp = _header(headers, "webhook-timestamp")
     signature_header = _header(headers, "webhook-signature")
-    if not raw_timestamp.isascii() or not raw_timestamp.isdigit():
+    # At most 12 digits (year 33658): int() of a huge header would be slow or refused.
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
         raise WebhookVerificationError(
             "malformed_header",
             f"webhook-timestamp {raw_timestamp[:40]!r} is not whole Unix seconds",
         )
     timestamp = int(raw_timestamp)
-    current = datetime.now(timezone.utc) if now is None else now
+    current = datetime.now(timezone.utc) if now is None else require_utc("now", now)
     skew = current.timestamp() - timestamp
     if skew > tolerance.total_seconds():
         raise WebhookVerificationError(
