@@ -180,6 +180,14 @@ def test_data_that_is_not_json_is_refused_before_anything_is_sent(
     assert ("data", []) == (caught.value.field, receiver.requests)
 
 
+def test_a_dedup_key_that_is_not_ascii_is_refused_before_anything_is_sent(
+    receiver: WebhookReceiver,
+) -> None:
+    with webhook(receiver.url("/hooks")) as channel, pytest.raises(InvalidMessage) as caught:
+        channel.send(sample_message(recipient="erp", dedup_key="订单-1:已付款"))
+    assert ("dedup_key", []) == (caught.value.field, receiver.requests)
+
+
 def test_a_transport_can_be_injected(clock: FixedClock) -> None:
     seen: list[httpx.Request] = []
 

@@ -169,7 +169,7 @@ class WebhookChannel:
 
         Raises:
             InvalidMessage: a header value contains a line break, the recipient names no
-                endpoint, or ``data`` is not JSON-ready.
+                endpoint, the dedup key is not ASCII, or ``data`` is not JSON-ready.
         """
         check_message(message)
         endpoint = self._endpoints.get(message.recipient)
@@ -178,6 +178,11 @@ class WebhookChannel:
                 "recipient",
                 f"{message.recipient!r} is not an endpoint of channel {self._name!r}; "
                 f"known endpoints: {', '.join(sorted(self._endpoints))}",
+            )
+        if not message.dedup_key.isascii():
+            raise InvalidMessage(
+                "dedup_key",
+                f"{message.dedup_key!r} must be ASCII: it travels in the webhook-id HTTP header",
             )
         now = self._clock.now()
         body = webhook_body(message, now.isoformat())
