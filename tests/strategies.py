@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
 
-__all__ = ["allocation_weights", "currencies", "flipped_text", "money", "webhook_deliveries"]
+__all__ = [
+    "allocation_weights",
+    "body_text",
+    "currencies",
+    "flipped_text",
+    "header_text",
+    "money",
+    "webhook_deliveries",
+]
 
 # Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
@@ -80,3 +88,15 @@ def flipped_text(draw: st.DrawFn, text: str) -> str:
     index = draw(st.integers(min_value=0, max_value=len(text) - 1))
     replacement = draw(st.characters(codec="utf-8").filter(lambda c: c != text[index]))
     return text[:index] + replacement + text[index + 1 :]
+
+
+def header_text() -> st.SearchStrategy[str]:
+    """One line of any printable Unicode (CJK, emoji, accents): what a subject may hold."""
+    return st.text(st.characters(codec="utf-8", categories=["L", "M", "N", "P", "S", "Zs"]))
+
+
+def body_text() -> st.SearchStrategy[str]:
+    """A message body: one or more lines of any printable Unicode, each ending in a newline
+    (transports end a body with one)."""
+    lines = st.lists(header_text(), min_size=1, max_size=6)
+    return lines.map(lambda found: "".join(f"{line}\n" for line in found))

@@ -65,7 +65,9 @@ def build_email(message: Message, *, sender: str, date: datetime) -> EmailMessag
     """The email for ``message``: UTF-8 text, plus an HTML alternative when it has one.
 
     Headers: From, To, Subject (RFC 2047-encoded when not ASCII), Date, a Message-ID
-    derived from the dedup key, ``X-Orderkit-Dedup-Key`` and ``X-Orderkit-Kind``.
+    derived from the dedup key, ``X-Orderkit-Dedup-Key``, ``X-Orderkit-Kind`` and
+    Content-Language. Any subject and body survive the trip, except that email does not
+    keep whitespace at the very start or end of a header value.
 
     Args:
         message: what to send; ``recipient`` is one email address.
