@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,7 +24,10 @@ from orderkit.shipping import Parcel
 __all__ = [
     "addresses",
     "allocation_weights",
+    "body_text",
     "currencies",
+    "flipped_text",
+    "header_text",
     "json_values",
     "money",
     "parcels",
@@ -35,6 +39,7 @@ __all__ = [
     "suspicions",
     "ups_numbers",
     "usps_numbers",
+    "webhook_deliveries",
 ]
 
 # Sorted, so a failing example names the same currency on every run.
@@ -201,6 +206,15 @@ def suspicions() -> st.SearchStrategy[Suspicion]:
     )
 
 
+def webhook_deliveries() -> st.SearchStrategy[tuple[str, int, bytes]]:
+    """``(webhook id, Unix seconds, body)`` for one signed delivery; bodies are any bytes."""
+    return st.tuples(
+        st.text(alphabet=string.ascii_letters + string.digits + ":_-", min_size=1, max_size=40),
+        st.integers(min_value=0, max_value=4_000_000_000),
+        st.binary(min_size=1, max_size=200),
+    )
+
+
 @st.composite
 def retry_policies(draw: st.DrawFn) -> RetryPolicy:
     """Valid retry policies with the real random wait: a base from a millisecond to a day
@@ -232,3 +246,23 @@ def json_values() -> st.SearchStrategy[dict[str, object]]:
         max_leaves=12,
     )
     return st.dictionaries(st.text(), nested, max_size=6)
+
+
+@st.composite
+def flipped_text(draw: st.DrawFn, text: str) -> str:
+    """``text`` with exactly one character replaced by a different one (any Unicode)."""
+    index = draw(st.integers(min_value=0, max_value=len(text) - 1))
+    replacement = draw(st.characters(codec="utf-8").filter(lambda c: c != text[index]))
+    return text[:index] + replacement + text[index + 1 :]
+
+
+def header_text() -> st.SearchStrategy[str]:
+    """One line of any printable Unicode (CJK, emoji, accents): what a subject may hold."""
+    return st.text(st.characters(codec="utf-8", categories=["L", "M", "N", "P", "S", "Zs"]))
+
+
+def body_text() -> st.SearchStrategy[str]:
+    """A message body: one or more lines of any printable Unicode, each ending in a newline
+    (transports end a body with one)."""
+    lines = st.lists(header_text(), min_size=1, max_size=6)
+    return lines.map(lambda found: "".join(f"{line}\n" for line in found))

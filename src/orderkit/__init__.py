@@ -31,6 +31,7 @@ from orderkit.errors import (
     EditNotFound,
     GuardRefused,
     IdempotencyConflict,
+    InvalidMessage,
     InvalidStockAdjustment,
     InvalidTrackingNumber,
     InvalidTransition,
@@ -51,6 +52,7 @@ from orderkit.errors import (
     TransientStorageError,
     UnknownCurrency,
     ValidationError,
+    WebhookVerificationError,
 )
 from orderkit.events import RecordedEvent, StockMovement
 from orderkit.inventory import ReservationPolicy, StockLevel
@@ -134,6 +136,7 @@ __all__ = [
     "FixedClock",
     "GuardRefused",
     "IdempotencyConflict",
+    "InvalidMessage",
     "InvalidStockAdjustment",
     "InvalidTrackingNumber",
     "InvalidTransition",
@@ -201,6 +204,7 @@ __all__ = [
     "UnitOfWork",
     "UnknownCurrency",
     "ValidationError",
+    "WebhookVerificationError",
     "default_order_machine",
     "receipt_report",
 ]

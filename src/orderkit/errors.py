@@ -11,7 +11,9 @@ do not know orderkit.
     ├── ValidationError (ValueError)          bad input; ``field`` names it
     │   ├── UnknownCurrency
     │   ├── InvalidStockAdjustment
-    │   └── AddressInvalid                    an address that cannot be delivered to
+    │   ├── AddressInvalid                    an address that cannot be delivered to
+    │   └── InvalidMessage                    a message no channel may send (also a
+    │                                         DeliveryFailed that is never retryable)
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
@@ -29,6 +31,7 @@ do not know orderkit.
     │   └── SelfApproval
     ├── DeliveryFailed                        a channel could not deliver a message
     ├── OutboxStateError                      an outbox entry is not in the state asked for
+    ├── WebhookVerificationError (ValueError)  a received webhook failed its signature check
     ├── CarrierError                          a carrier refused or could not be reached
     │   ├── InvalidTrackingNumber (ValueError)  not a number this carrier issues
     │   └── CarrierConfigError (ValueError)     a carrier's data file is wrong; names the entry
@@ -62,6 +65,7 @@ __all__ = [
     "EditNotFound",
     "GuardRefused",
     "IdempotencyConflict",
+    "InvalidMessage",
     "InvalidStockAdjustment",
     "InvalidTrackingNumber",
     "InvalidTransition",
@@ -82,6 +86,7 @@ __all__ = [
     "TransientStorageError",
     "UnknownCurrency",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -299,6 +304,38 @@ class OutboxStateError(OrderkitError):
         super().__init__(f"outbox entry {entry_id!r} is {status}: {message}")
         self.entry_id = entry_id
         self.status = status
+
+
+class InvalidMessage(ValidationError, DeliveryFailed):
+    """A message that must not be sent as it is: a CR or LF in a header value (subject,
+    recipient, dedup key), a recipient the channel cannot address, data that is not JSON.
+
+    Channels raise it before anything leaves the process. It is a :class:`ValidationError`
+    (``field`` names the message attribute) and a :class:`DeliveryFailed` that is never
+    retryable, so a dispatcher dead-letters it at once instead of sending it again.
+    """
+
+    code = "invalid_message"
+
+    def __init__(self, field: str, message: str) -> None:
+        # Both bases take different arguments; set what each promises directly.
+        OrderkitError.__init__(self, f"{field}: {message}")
+        self.field = field
+        self.retryable = False
+
+
+class WebhookVerificationError(OrderkitError, ValueError):
+    """A received webhook is not authentic or not fresh: reject the request (HTTP 400/401).
+
+    ``reason`` is one of ``missing_header``, ``malformed_header``, ``timestamp_too_old``,
+    ``timestamp_too_new`` and ``no_matching_signature``.
+    """
+
+    code = "webhook_verification_failed"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class CarrierError(OrderkitError):

@@ -1,5 +1,5 @@
-"""Test kits for adapters: the contracts every storage adapter and carrier passes, and whole
-lifecycles.
+"""Test kits for adapters: the contracts every storage adapter, notification channel and
+carrier passes, and whole order lifecycles.
 
 A host that writes its own storage adapter proves it behaves like the shipped ones (errors
 included) by running the same suite orderkit runs against memory, SQLite and PostgreSQL::
@@ -17,21 +17,27 @@ included) by running the same suite orderkit runs against memory, SQLite and Pos
             count = itertools.count()
             return lambda: MyStorage(tmp_path / f"shop-{next(count)}")
 
-Carriers prove themselves the same way with :class:`CarrierContract` and a ``make_carrier``
-fixture (see :mod:`orderkit.testing.carriers`).
+Channels do the same with :class:`ChannelContract` (see :mod:`orderkit.testing.channels`),
+and carriers with :class:`CarrierContract` and a ``make_carrier`` fixture (see
+:mod:`orderkit.testing.carriers`).
 
 Needs the ``testing`` extra: ``pip install 'orderkit[testing]'`` (pytest and hypothesis).
 """
 
 import pytest
 
-# The contract's checks are plain ``assert`` statements in an installed package; asking pytest
+# The contracts' checks are plain ``assert`` statements in an installed package; asking pytest
 # to rewrite them gives hosts the same detailed failure diffs as in their own test files.
 pytest.register_assert_rewrite(
-    "orderkit.testing.storage", "orderkit.testing.lifecycle", "orderkit.testing.carriers"
+    "orderkit.testing.storage",
+    "orderkit.testing.outbox",
+    "orderkit.testing.lifecycle",
+    "orderkit.testing.channels",
+    "orderkit.testing.carriers",
 )
 
 from orderkit.testing.carriers import CarrierContract  # noqa: E402 - after the rewrite hook
-from orderkit.testing.storage import StorageContract  # noqa: E402 - after the rewrite hook
+from orderkit.testing.channels import ChannelContract  # noqa: E402
+from orderkit.testing.storage import StorageContract  # noqa: E402
 
-__all__ = ["CarrierContract", "StorageContract"]
+__all__ = ["CarrierContract", "ChannelContract", "StorageContract"]
