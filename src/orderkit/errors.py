@@ -14,7 +14,9 @@ do not know orderkit.
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
-    │   └── EditNotFound
+    │   ├── EditNotFound
+    │   ├── ReturnNotFound
+    │   └── ShipmentNotFound                  no parcel with this carrier and tracking number
     ├── InvalidTransition                     the status machine refused an event
     │   └── GuardRefused                      … because a named guard said no
     ├── MachineDefinitionError (ValueError)   a status machine that cannot be built
@@ -25,6 +27,9 @@ do not know orderkit.
     ├── EditError
     │   ├── EditNotAllowed
     │   └── SelfApproval
+    ├── AfterSalesError
+    │   ├── ReturnNotAllowed                  more units than can go back, a kind refused
+    │   └── ReturnWindowClosed                the policy's days after delivery have passed
     ├── DeliveryFailed                        a channel could not deliver a message
     ├── CarrierError                          a carrier refused or could not be reached
     │   └── InvalidTrackingNumber (ValueError)  not a number this carrier issues
@@ -40,8 +45,10 @@ A command that raises any of these has changed nothing in storage.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 __all__ = [
+    "AfterSalesError",
     "CarrierError",
     "ConcurrencyConflict",
     "CurrencyMismatch",
@@ -62,8 +69,12 @@ __all__ = [
     "Overpayment",
     "PaymentError",
     "RefundExceedsPayment",
+    "ReturnNotAllowed",
+    "ReturnNotFound",
+    "ReturnWindowClosed",
     "SchemaVersionError",
     "SelfApproval",
+    "ShipmentNotFound",
     "StorageError",
     "TransientStorageError",
     "UnknownCurrency",
@@ -154,6 +165,31 @@ class EditNotFound(NotFound):
         self.edit_id = edit_id
 
 
+class ReturnNotFound(NotFound):
+    code = "return_not_found"
+
+    def __init__(self, order_id: str, return_id: str) -> None:
+        super().__init__(
+            f"order {order_id} has no return {return_id!r}; list them with order.returns"
+        )
+        self.order_id = order_id
+        self.return_id = return_id
+
+
+class ShipmentNotFound(NotFound):
+    """No order has a parcel with this carrier and tracking number."""
+
+    code = "shipment_not_found"
+
+    def __init__(self, carrier: str, tracking_number: str) -> None:
+        super().__init__(
+            f"no shipment with carrier {carrier!r} and tracking number {tracking_number!r}; "
+            "check the carrier code the order was shipped with"
+        )
+        self.carrier = carrier
+        self.tracking_number = tracking_number
+
+
 class InvalidTransition(OrderkitError):
     """The status machine has no transition for ``event`` from ``state``."""
 
@@ -238,6 +274,33 @@ class EditNotAllowed(EditError):
 
 class SelfApproval(EditError):
     code = "self_approval"
+
+
+class AfterSalesError(OrderkitError):
+    code = "after_sales_error"
+
+
+class ReturnNotAllowed(AfterSalesError):
+    """A return the order cannot take: more units than were delivered (or are left to ship,
+    for a refund-only), a parcel that is not lost, or a kind the shop's policy refuses."""
+
+    code = "return_not_allowed"
+
+
+class ReturnWindowClosed(AfterSalesError):
+    """Goods delivered longer ago than the shop's return window allows."""
+
+    code = "return_window_closed"
+
+    def __init__(self, line_id: str, delivered_at: datetime, window_days: int) -> None:
+        super().__init__(
+            f"line {line_id} was delivered {delivered_at.isoformat()}; the return window of "
+            f"{window_days} day(s) has closed, so only a goodwill refund "
+            "(OrderService.refund) is possible"
+        )
+        self.line_id = line_id
+        self.delivered_at = delivered_at
+        self.window_days = window_days
 
 
 class DeliveryFailed(OrderkitError):

@@ -126,6 +126,21 @@ MIGRATIONS: list[list[str]] = [
             value BIGINT NOT NULL
         )""",
     ],
+    # 2: shipments by carrier and tracking number, for tracking ingest; filled from the
+    # orders already stored.
+    [
+        """CREATE TABLE orderkit_shipments (
+            carrier TEXT NOT NULL,
+            tracking_number TEXT NOT NULL,
+            order_id TEXT COLLATE "C" NOT NULL REFERENCES orderkit_orders (id),
+            PRIMARY KEY (carrier, tracking_number, order_id)
+        )""",
+        """INSERT INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT s->>'carrier', s->>'tracking_number', o.id
+            FROM orderkit_orders o, jsonb_array_elements(o.data::jsonb -> 'shipments') s
+            WHERE s->>'tracking_number' <> ''
+            ON CONFLICT DO NOTHING""",
+    ],
 ]
 
 # Lowercase only, so the quoted and unquoted spellings of the name are the same schema.

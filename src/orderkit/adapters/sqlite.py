@@ -98,6 +98,21 @@ MIGRATIONS: list[list[str]] = [
             value INTEGER NOT NULL
         )""",
     ],
+    # 2: shipments by carrier and tracking number, for tracking ingest; filled from the
+    # orders already stored.
+    [
+        """CREATE TABLE orderkit_shipments (
+            carrier TEXT NOT NULL,
+            tracking_number TEXT NOT NULL,
+            order_id TEXT NOT NULL REFERENCES orderkit_orders (id),
+            PRIMARY KEY (carrier, tracking_number, order_id)
+        )""",
+        """INSERT OR IGNORE INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT json_extract(s.value, '$.carrier'), json_extract(s.value, '$.tracking_number'),
+                   o.id
+            FROM orderkit_orders o, json_each(o.data, '$.shipments') s
+            WHERE json_extract(s.value, '$.tracking_number') != ''""",
+    ],
 ]
 
 
