@@ -354,6 +354,7 @@ class AfterSalesCommands:
         idempotency_key: str | None,
     ) -> Order:
         """Pay back ``ret``'s units, record it, and let stock and status follow."""
+        self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)  # refuse early, clearly
         lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
         amount = Money.sum((rl.amount for rl in lines), order.currency)
         if amount > order.net_paid:
