@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import attrs
 
-from orderkit.aftersales import RefundLine, Return, ReturnKind
+from orderkit.aftersales import RefundLine, Return, ReturnKind, ReturnStatus
 from orderkit.errors import CurrencyMismatch, ReturnNotFound, ValidationError
 from orderkit.money import Money
 from orderkit.shipping import TrackingEvent
@@ -420,11 +420,13 @@ class Order:
         return sum(s.quantity(line_id) for s in self.shipments if s.return_id is None)
 
     def quantity_cancelled(self, line_id: str) -> int:
-        """Units of the line taken off the order unshipped by an open refund-only return."""
+        """Units of the line refunded before they shipped, and so taken off the order."""
         return sum(
             r.quantity(line_id)
             for r in self.returns
-            if r.is_open and r.kind == ReturnKind.REFUND_ONLY and r.shipment_id is None
+            if r.status == ReturnStatus.REFUNDED
+            and r.kind == ReturnKind.REFUND_ONLY
+            and r.shipment_id is None
         )
 
     def quantity_unshipped(self, line_id: str) -> int:
@@ -475,7 +477,11 @@ class Order:
     @property
     def parcels_in_transit(self) -> tuple[Shipment, ...]:
         """Shipments of the order's own units not delivered yet and not paid back as lost."""
-        lost = {r.shipment_id for r in self.returns if r.is_open and r.shipment_id is not None}
+        lost = {
+            r.shipment_id
+            for r in self.returns
+            if r.status == ReturnStatus.REFUNDED and r.shipment_id is not None
+        }
         return tuple(
             s
             for s in self.shipments

@@ -100,7 +100,9 @@ def _require_reason(reason: str) -> None:
         raise ValidationError("reason", "say why, e.g. reason='wrong size'")
 
 
-def _check_request(order: Order, ret: Return, policy: ReturnPolicy, now: datetime) -> None:
+def _check_request(
+    order: Order, ret: Return, policy: ReturnPolicy, now: datetime, *, one_step: bool
+) -> None:
     """Everything that makes a return impossible for this order, as typed errors."""
     if ret.kind not in ReturnKind.ALL:
         raise ValidationError("kind", f"{ret.kind!r} is not one of {', '.join(ReturnKind.ALL)}")
@@ -145,6 +147,12 @@ def _check_request(order: Order, ret: Return, policy: ReturnPolicy, now: datetim
             left = lost.quantity(line_id) - claimed
             what = "in that parcel not yet claimed"
         elif ret.kind == ReturnKind.REFUND_ONLY:
+            if not one_step:
+                # Units waiting for a decision could neither ship nor count as cancelled
+                # without the order's status contradicting its shipments: refund at once.
+                raise ReturnNotAllowed(
+                    "unshipped units are refunded in one step; call OrderService.refund_only"
+                )
             left = order.quantity_unshipped(line_id)
             what = "not shipped"
         else:
@@ -208,6 +216,8 @@ class AfterSalesCommands:
         lines: Mapping[str, int] | Iterable[ReturnLine],
         kind: str,
         shipment_id: str | None,
+        *,
+        one_step: bool = False,
     ) -> tuple[Order, Return]:
         ret = Return(
             self.ids.new_id(),
@@ -219,7 +229,7 @@ class AfterSalesCommands:
             tx.reason,
             shipment_id=shipment_id,
         )
-        _check_request(order, ret, self.return_policy, tx.now)
+        _check_request(order, ret, self.return_policy, tx.now, one_step=one_step)
         tx.record(order_stream(order.id), ReturnRequested(ret))
         return attrs.evolve(order, returns=(*order.returns, ret)), ret
 
@@ -236,9 +246,9 @@ class AfterSalesCommands:
         """Ask to return units (``{line_id: quantity}`` or :class:`ReturnLine` s with reasons).
 
         ``refund`` and ``exchange`` returns take delivered units within the policy's window;
-        ``refund_only`` takes units not shipped, or (with ``shipment_id``) units of a parcel
-        the carrier reported as an exception or returned to sender. The new return is the
-        last of ``order.returns``.
+        ``refund_only`` takes (with ``shipment_id``) units of a parcel the carrier reported
+        as an exception or returned to sender; units not shipped yet are refunded in one step
+        with :meth:`refund_only`. The new return is the last of ``order.returns``.
 
         Raises:
             ReturnWindowClosed: the goods were delivered longer ago than the window allows.
@@ -459,7 +469,9 @@ class AfterSalesCommands:
         _require_reason(reason)
 
         def change(tx: _Tx, order: Order) -> Order:
-            after, ret = self._request(tx, order, lines, ReturnKind.REFUND_ONLY, shipment_id)
+            after, ret = self._request(
+                tx, order, lines, ReturnKind.REFUND_ONLY, shipment_id, one_step=True
+            )
             after = self._move(after, ret, ReturnEvent.APPROVE)
             ret = after.return_(ret.return_id)
             tx.record(order_stream(order.id), ReturnApproved(ret.return_id, ret.kind, ret.lines))
