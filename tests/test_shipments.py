@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 import shop
+from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
@@ -430,3 +431,45 @@ def test_a_tracking_event_with_a_naive_time_is_refused(svc: OrderService) -> Non
     with pytest.raises(ValidationError) as refused:
         svc.ingest_tracking(event)
     assert "event.at" == refused.value.field
+
+
+@pytest.mark.postgres
+def test_migrating_a_postgres_schema_indexes_the_tracking_numbers_already_stored(
+    postgres_dsn: str, postgres_schema: str
+) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from orderkit.adapters.postgres import MIGRATIONS as PG_MIGRATIONS
+    from orderkit.adapters.postgres import PostgresStorage
+
+    order = tracked(shop.service(MemoryStorage(), FixedClock(shop.START)))
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(postgres_schema)))
+        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
+        conn.execute("INSERT INTO orderkit_schema (version) VALUES (1)")
+        for statement in PG_MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO orderkit_orders VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                order.id,
+                order.number,
+                order.customer.id,
+                order.status,
+                order.channel,
+                order.group,
+                order.created_at,
+                order.updated_at,
+                order.version,
+                order_to_json(order),
+            ),
+        )
+    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
+    try:
+        with storage.reader() as uow:
+            found = uow.orders.find_by_tracking("sf", "SF1")
+        version = storage.schema_version
+    finally:
+        storage.close()
+    assert (order, len(PG_MIGRATIONS)) == (found, version)

@@ -254,9 +254,10 @@ class ShippingCommands:
             ValidationError: an event is malformed; nothing is ingested.
             ShipmentNotFound: an event names an unknown parcel; nothing is ingested.
         """
-        batch = sorted(events, key=lambda e: e.at if isinstance(e, TrackingEvent) else e)
+        batch = list(events)
         for event in batch:
             _check_event(event)
+        batch.sort(key=lambda event: event.at)
         with self.storage.reader() as uow:
             for event in batch:
                 if uow.orders.find_by_tracking(event.carrier, event.tracking_number) is None:
