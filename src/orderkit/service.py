@@ -87,7 +87,12 @@ from orderkit.ports import (
 )
 from orderkit.serialization import dumps, get_converter
 from orderkit.service_aftersales import AfterSalesCommands
-from orderkit.service_shipping import ShippingCommands, _whole_positive, shipment_lines
+from orderkit.service_shipping import (
+    ShippingCommands,
+    _whole_positive,
+    shipment_label,
+    shipment_lines,
+)
 from orderkit.shipping import ShipmentLabel
 from orderkit.status import StatusMachine
 
@@ -451,17 +456,10 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 or a ``carrier`` that contradicts the ``label``.
             InvalidTransition: the order cannot ship in its status (e.g. not paid).
         """
-        if label is not None and carrier is not None and carrier != label.carrier:
-            raise ValidationError(
-                "carrier", f"{carrier!r} contradicts the label's carrier {label.carrier!r}"
-            )
-        if label is None:
-            label = ShipmentLabel(
-                carrier or "manual", "", tracking_number, tracking_url=tracking_url
-            )
+        booked = shipment_label(carrier, tracking_number, tracking_url, label)
 
         def change(tx: _Tx, order: Order) -> Order:
-            return self._add_shipment(tx, order, shipment_lines(order, lines), label)
+            return self._add_shipment(tx, order, shipment_lines(order, lines), booked)
 
         return self._mutate(order_id, actor, reason, change)
 

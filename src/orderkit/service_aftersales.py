@@ -58,6 +58,7 @@ from orderkit.lifecycle import OrderEvent
 from orderkit.money import Money
 from orderkit.order import Order, Refund, ShipmentLine
 from orderkit.ports import IdGenerator, PaymentsPort
+from orderkit.service_shipping import shipment_label
 from orderkit.shipping import ShipmentLabel, TrackingStatus
 from orderkit.status import StatusMachine
 
@@ -430,7 +431,9 @@ class AfterSalesCommands:
 
         With ``reference`` the host has already paid the money back and gives its provider's
         reference; without it the :class:`PaymentsPort` pays, with ``idempotency_key`` (by
-        default one derived from the return) passed through so a retried command pays once.
+        default one derived from the return) passed through. The provider is called inside
+        the unit of work, so a command the database retries calls it again with the same
+        key: the provider must honour it (every major payment API does).
 
         Raises:
             ReturnNotFound: no such return on the order.
@@ -498,15 +501,12 @@ class AfterSalesCommands:
             ReturnNotFound: no such return on the order.
             InvalidTransition: the return is not a received exchange.
             OutOfStock: the replacement units are not available; nothing changes.
+            ValidationError: ``carrier`` contradicts the ``label``.
         """
-        if label is None:
-            label = ShipmentLabel(
-                carrier or "manual", "", tracking_number, tracking_url=tracking_url
-            )
+        booked = shipment_label(carrier, tracking_number, tracking_url, label)
 
         def change(tx: _Tx, order: Order) -> Order:
             ret = order.return_(return_id)
-            shipment_id_next = len(order.shipments)
             after = self._move(order, ret, ReturnEvent.EXCHANGE)
             units = [
                 StockMovement(
@@ -516,8 +516,8 @@ class AfterSalesCommands:
             ]
             self._reserve(tx, order, units)
             lines = [ShipmentLine(rl.line_id, rl.quantity) for rl in ret.lines]
-            after = self._add_shipment(tx, after, lines, label, return_id=return_id)
-            replacement = after.shipments[shipment_id_next].shipment_id
+            after = self._add_shipment(tx, after, lines, booked, return_id=return_id)
+            replacement = after.shipments[-1].shipment_id
             after = attrs.evolve(
                 after,
                 returns=tuple(

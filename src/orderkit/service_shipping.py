@@ -53,6 +53,7 @@ __all__ = [
     "LOGISTICS_EXCEPTION_EVENT",
     "RETURNED_TAG",
     "ShippingCommands",
+    "shipment_label",
     "shipment_lines",
     "tracking_rank",
 ]
@@ -118,6 +119,24 @@ def shipment_lines(order: Order, lines: Mapping[str, int] | None) -> list[Shipme
             )
         result.append(ShipmentLine(line_id, qty))
     return result
+
+
+def shipment_label(
+    carrier: str | None, tracking_number: str, tracking_url: str, label: ShipmentLabel | None
+) -> ShipmentLabel:
+    """The label a shipment is made from: ``label`` as a carrier gave it, or one built from
+    the carrier code (``manual`` when None), tracking number and URL given by hand.
+
+    Raises:
+        ValidationError: ``carrier`` contradicts the label's carrier.
+    """
+    if label is None:
+        return ShipmentLabel(carrier or "manual", "", tracking_number, tracking_url=tracking_url)
+    if carrier is not None and carrier != label.carrier:
+        raise ValidationError(
+            "carrier", f"{carrier!r} contradicts the label's carrier {label.carrier!r}"
+        )
+    return label
 
 
 def _check_event(event: TrackingEvent) -> None:
