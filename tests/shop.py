@@ -30,21 +30,11 @@ CATALOG = {"TEA": ("30.00", 250), "CUP": ("20.00", 300), "POT": ("50.00", 900)}
 
 
 @contextmanager
-def open_storage(
-    kind: str, folder: Path, postgres: tuple[str, str] | None = None
-) -> Iterator[Storage]:
-    """A fresh, empty storage of ``kind`` (``memory``, ``sqlite`` or ``postgres`` with
-    ``(dsn, schema)``), closed afterwards."""
-    storage: Any
-    if kind == "memory":
-        storage = MemoryStorage()
-    elif kind == "sqlite":
-        storage = SQLiteStorage(folder / "shop.sqlite3")
-    else:
-        from orderkit.adapters.postgres import PostgresStorage
-
-        assert postgres is not None
-        storage = PostgresStorage(postgres[0], schema=postgres[1])
+def open_storage(kind: str, folder: Path) -> Iterator[Storage]:
+    """A fresh, empty ``memory`` or ``sqlite`` (a file in ``folder``) storage, closed after."""
+    storage: MemoryStorage | SQLiteStorage = (
+        MemoryStorage() if kind == "memory" else SQLiteStorage(folder / "shop.sqlite3")
+    )
     try:
         yield storage
     finally:
