@@ -128,6 +128,12 @@ def test_a_negative_return_window_is_refused_naming_the_field() -> None:
     assert "window_days" == refused.value.field
 
 
+def test_an_unknown_return_kind_in_a_policy_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ReturnPolicy(kinds=("refund", "store_credit"))
+    assert "kinds" == refused.value.field
+
+
 # -- refund allocation --------------------------------------------------------------------------
 
 
@@ -217,6 +223,20 @@ def test_a_kind_the_policy_refuses_raises_return_not_allowed(
     order = delivered(svc)
     with pytest.raises(ReturnNotAllowed):
         svc.request_return(order.id, {"L1": 1}, kind=ReturnKind.EXCHANGE, reason="size")
+
+
+def test_a_return_request_needs_a_reason(svc: OrderService) -> None:
+    order = delivered(svc)
+    with pytest.raises(ValidationError) as refused:
+        svc.request_return(order.id, {"L1": 1}, reason=" ")
+    assert "reason" == refused.value.field
+
+
+def test_unshipped_units_are_refunded_in_one_step_not_requested(svc: OrderService) -> None:
+    order_id = shop.paid(svc, ("TEA", 2))
+    with pytest.raises(ReturnNotAllowed) as refused:
+        svc.request_return(order_id, {"L1": 1}, kind=ReturnKind.REFUND_ONLY, reason="slow")
+    assert "refund_only" in str(refused.value)
 
 
 def test_a_rejected_return_frees_its_units_to_be_asked_for_again(svc: OrderService) -> None:

@@ -208,6 +208,27 @@ def test_a_late_event_is_recorded_as_not_applied(svc: OrderService) -> None:
     )
 
 
+def test_an_exception_reported_after_delivery_neither_flags_nor_notifies(
+    svc: OrderService,
+) -> None:
+    order = tracked(svc)
+    svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
+    after = svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 90))
+    types = [e.type for e in svc.history(order.id)]
+    assert (False, False) == ("logistics-exception" in after.tags, "ShipmentException" in types)
+
+
+def test_tracking_after_the_buyer_confirmed_receipt_moves_nothing(svc: OrderService) -> None:
+    order = tracked(svc)
+    confirmed = svc.confirm_receipt(order.id)
+    after = svc.ingest_tracking(update("SF1", TrackingStatus.IN_TRANSIT, 10))
+    assert (confirmed.shipments[0].delivered_at, "", "completed") == (
+        after.shipments[0].delivered_at,
+        after.shipments[0].tracking_status,
+        after.status,
+    )
+
+
 def test_one_delivered_parcel_of_two_leaves_the_order_shipped(svc: OrderService) -> None:
     tracked(svc)
     order = svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
@@ -378,6 +399,12 @@ def test_auto_complete_leaves_an_order_with_an_open_return_alone(
     svc.request_return(order.id, {"L1": 1}, reason="too strong")
     clock.advance(timedelta(days=15))
     assert [] == svc.complete_delivered(older_than=timedelta(days=10))
+
+
+def test_auto_complete_refuses_a_negative_age(svc: OrderService) -> None:
+    with pytest.raises(ValidationError) as refused:
+        svc.complete_delivered(older_than=timedelta(days=-1))
+    assert "older_than" == refused.value.field
 
 
 # -- the shipments index ------------------------------------------------------------------------

@@ -292,7 +292,9 @@ class ShippingCommands:
         )
         if event.event_id in shipment.seen_event_ids:
             return order
-        applies = shipment.tracking_status not in _SETTLED and (
+        # A parcel the buyer confirmed (or a person marked delivered) is settled as well.
+        settled = shipment.delivered_at is not None or shipment.tracking_status in _SETTLED
+        applies = not settled and (
             not shipment.tracking
             or tracking_rank(event) > max(tracking_rank(e) for e in shipment.tracking)
         )
