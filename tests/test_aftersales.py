@@ -13,7 +13,9 @@ from hypothesis import given
 import shop
 from orderkit.aftersales import (
     Disposition,
+    Return,
     ReturnKind,
+    ReturnLine,
     ReturnPolicy,
     refund_lines,
     return_machine,
@@ -116,9 +118,7 @@ def test_an_exchange_is_never_refunded() -> None:
         return_machine().fire(_request(ReturnKind.EXCHANGE), "received", "refund")
 
 
-def _request(kind: str) -> object:
-    from orderkit.aftersales import Return, ReturnLine
-
+def _request(kind: str) -> Return:
     return Return("r-1", kind, [ReturnLine("L1", 1)], "requested", shop.START, "c-1")
 
 
