@@ -24,6 +24,7 @@ from orderkit.aftersales import (
 from orderkit.clock import FixedClock
 from orderkit.errors import (
     GuardRefused,
+    IdempotencyConflict,
     InvalidTransition,
     RefundExceedsPayment,
     ReturnNotAllowed,
@@ -408,6 +409,28 @@ def test_a_parcel_that_is_not_lost_cannot_be_refunded_as_lost(svc: OrderService)
     with pytest.raises(ReturnNotAllowed):
         svc.refund_only(
             order_id, {"L1": 1}, shipment_id=shipment.shipment_id, reference="r", reason="lost"
+        )
+
+
+def test_a_refund_only_sent_twice_with_one_key_refunds_once(svc: OrderService) -> None:
+    order_id = shop.paid(svc, ("TEA", 3))
+    first = svc.refund_only(
+        order_id, {"L1": 1}, reference="r", reason="sold out", idempotency_key="k-1"
+    )
+    again = svc.refund_only(
+        order_id, {"L1": 1}, reference="r", reason="sold out", idempotency_key="k-1"
+    )
+    assert (first, Money("30.00", "CNY")) == (again, again.amount_refunded)
+
+
+def test_a_different_refund_only_with_a_used_key_raises_idempotency_conflict(
+    svc: OrderService,
+) -> None:
+    order_id = shop.paid(svc, ("TEA", 3))
+    svc.refund_only(order_id, {"L1": 1}, reference="r", reason="sold out", idempotency_key="k-1")
+    with pytest.raises(IdempotencyConflict):
+        svc.refund_only(
+            order_id, {"L1": 2}, reference="r", reason="sold out", idempotency_key="k-1"
         )
 
 

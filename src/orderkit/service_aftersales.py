@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -189,6 +189,9 @@ class AfterSalesCommands:
         def _release(
             self, tx: _Tx, order: Order, items: Iterable[StockMovement] | None = None
         ) -> None: ...
+        def _claim(
+            self, tx: _Tx, key: str | None, command: str, request: Any, result_id: str
+        ) -> str | None: ...
         def _add_shipment(
             self,
             tx: _Tx,
@@ -435,6 +438,10 @@ class AfterSalesCommands:
         the unit of work, so a command the database retries calls it again with the same
         key: the provider must honour it (every major payment API does).
 
+        With an ``idempotency_key``, sending the same request again returns the order as it
+        is instead of refusing it; a different request with the key raises
+        :class:`IdempotencyConflict`.
+
         Raises:
             ReturnNotFound: no such return on the order.
             InvalidTransition: the return is not ready to refund (or is an exchange).
@@ -445,6 +452,9 @@ class AfterSalesCommands:
         _require_reason(reason)
 
         def change(tx: _Tx, order: Order) -> Order:
+            request = {"order_id": order_id, "return_id": return_id, "reference": reference}
+            if self._claim(tx, idempotency_key, "refund_return", request, return_id):
+                return order  # the same request again: it was refunded the first time
             ret = order.return_(return_id)
             return self._refund(tx, order, order, ret, reference, idempotency_key)
 
@@ -464,6 +474,9 @@ class AfterSalesCommands:
         """Refund units that never shipped, or (``shipment_id``) units of a lost parcel, in
         one step: a ``refund_only`` return requested, approved and refunded together.
 
+        With an ``idempotency_key`` (also passed to the payments port), sending the same
+        request again refunds nothing more and returns the order as it is.
+
         Raises:
             ReturnNotAllowed: more units than are unshipped (or in the lost parcel), or a
                 parcel that is not reported lost.
@@ -471,9 +484,19 @@ class AfterSalesCommands:
         """
         _require_reason(reason)
 
+        wanted = _return_lines(lines)
+
         def change(tx: _Tx, order: Order) -> Order:
+            request = {
+                "order_id": order_id,
+                "lines": [(rl.line_id, rl.quantity) for rl in wanted],
+                "shipment_id": shipment_id,
+                "reference": reference,
+            }
+            if self._claim(tx, idempotency_key, "refund_only", request, order_id):
+                return order  # the same request again: it was refunded the first time
             after, ret = self._request(
-                tx, order, lines, ReturnKind.REFUND_ONLY, shipment_id, one_step=True
+                tx, order, wanted, ReturnKind.REFUND_ONLY, shipment_id, one_step=True
             )
             after = self._move(after, ret, ReturnEvent.APPROVE)
             ret = after.return_(ret.return_id)
