@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import babel.numbers
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from orderkit.address import POSTAL_CODES, Suspicion
 from orderkit.dispatch import RetryPolicy
 from orderkit.money import Money, minor_units
-from orderkit.order import Address
+from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineItem, Order
 from orderkit.shipping import Parcel
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "json_values",
     "money",
     "parcels",
+    "priced_orders",
     "retry_policies",
     "s10_numbers",
     "spec_s10_check",
@@ -266,3 +267,58 @@ def body_text() -> st.SearchStrategy[str]:
     (transports end a body with one)."""
     lines = st.lists(header_text(), min_size=1, max_size=6)
     return lines.map(lambda found: "".join(f"{line}\n" for line in found))
+
+
+_AT = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+@st.composite
+def priced_orders(
+    draw: st.DrawFn, currency: str | None = None, max_lines: int = 4, max_quantity: int = 5
+) -> Order:
+    """A placed order with awkward money: 1..``max_lines`` lines (free ones too), tax rates,
+    tax-inclusive or exclusive prices, an order-level discount (amount or percent), a coupon on
+    one line and a shipping fee, each present or not. In CNY, JPY or KWD unless told."""
+    code = currency or draw(st.sampled_from(("CNY", "JPY", "KWD")))
+    count = draw(st.integers(min_value=1, max_value=max_lines))
+    lines = tuple(
+        LineItem(
+            f"L{i + 1}",
+            f"SKU-{i + 1}",
+            f"Item {i + 1}",
+            draw(st.integers(min_value=1, max_value=max_quantity)),
+            draw(money(code, 0, 500)),
+            tax_rate=draw(st.sampled_from((Decimal(0), Decimal("0.06"), Decimal("0.13")))),
+        )
+        for i in range(count)
+    )
+    adjustments = []
+    if draw(st.booleans()):
+        if draw(st.booleans()):
+            amount = draw(money(code, 0, 50))
+            adjustments.append(Adjustment(AdjustmentKind.DISCOUNT, "off", amount=amount))
+        else:
+            percent = Decimal(draw(st.integers(min_value=1, max_value=100)))
+            adjustments.append(Adjustment(AdjustmentKind.DISCOUNT, "off", percent=percent))
+    if draw(st.booleans()):
+        line_id = draw(st.sampled_from([line.line_id for line in lines]))
+        coupon = draw(money(code, 0, 20))
+        adjustments.append(
+            Adjustment(AdjustmentKind.COUPON, "coupon", amount=coupon, line_id=line_id)
+        )
+    if draw(st.booleans()):
+        fee = draw(money(code, 0, 30))
+        adjustments.append(Adjustment(AdjustmentKind.SHIPPING, "shipping", amount=fee))
+    return Order(
+        id="ord-1",
+        number="SO-1",
+        customer=Customer("c-1", "Customer"),
+        shipping_address=Address("Customer", "1 Road", "City", "CN"),
+        lines=lines,
+        currency=code,
+        status="awaiting_shipment",
+        created_at=_AT,
+        updated_at=_AT,
+        prices_include_tax=draw(st.booleans()),
+        adjustments=tuple(adjustments),
+    )

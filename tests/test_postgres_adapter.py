@@ -134,6 +134,7 @@ def test_a_missing_schema_is_created_with_the_current_version(
         ("orderkit_reservations",),
         ("orderkit_schema",),
         ("orderkit_sequences",),
+        ("orderkit_shipments",),
         ("orderkit_stock",),
     ] == tables
 

@@ -18,7 +18,9 @@ do not know orderkit.
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
     │   ├── EditNotFound
-    │   └── OutboxEntryNotFound
+    │   ├── OutboxEntryNotFound
+    │   ├── ReturnNotFound
+    │   └── ShipmentNotFound                  no parcel with this carrier and tracking number
     ├── InvalidTransition                     the status machine refused an event
     │   └── GuardRefused                      … because a named guard said no
     ├── MachineDefinitionError (ValueError)   a status machine that cannot be built
@@ -29,6 +31,9 @@ do not know orderkit.
     ├── EditError
     │   ├── EditNotAllowed
     │   └── SelfApproval
+    ├── AfterSalesError
+    │   ├── ReturnNotAllowed                  more units than can go back, a kind refused
+    │   └── ReturnWindowClosed                the policy's days after delivery have passed
     ├── DeliveryFailed                        a channel could not deliver a message
     ├── OutboxStateError                      an outbox entry is not in the state asked for
     ├── WebhookVerificationError (ValueError)  a received webhook failed its signature check
@@ -48,6 +53,7 @@ A command that raises any of these has changed nothing in storage.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AddressInvalid",
+    "AfterSalesError",
     "CarrierConfigError",
     "CarrierError",
     "ConcurrencyConflict",
@@ -80,8 +87,12 @@ __all__ = [
     "Overpayment",
     "PaymentError",
     "RefundExceedsPayment",
+    "ReturnNotAllowed",
+    "ReturnNotFound",
+    "ReturnWindowClosed",
     "SchemaVersionError",
     "SelfApproval",
+    "ShipmentNotFound",
     "StorageError",
     "TransientStorageError",
     "UnknownCurrency",
@@ -194,6 +205,31 @@ class OutboxEntryNotFound(NotFound):
         self.entry_id = entry_id
 
 
+class ReturnNotFound(NotFound):
+    code = "return_not_found"
+
+    def __init__(self, order_id: str, return_id: str) -> None:
+        super().__init__(
+            f"order {order_id} has no return {return_id!r}; list them with order.returns"
+        )
+        self.order_id = order_id
+        self.return_id = return_id
+
+
+class ShipmentNotFound(NotFound):
+    """No order has a parcel with this carrier and tracking number."""
+
+    code = "shipment_not_found"
+
+    def __init__(self, carrier: str, tracking_number: str) -> None:
+        super().__init__(
+            f"no shipment with carrier {carrier!r} and tracking number {tracking_number!r}; "
+            "check the carrier code the order was shipped with"
+        )
+        self.carrier = carrier
+        self.tracking_number = tracking_number
+
+
 class InvalidTransition(OrderkitError):
     """The status machine has no transition for ``event`` from ``state``."""
 
@@ -278,6 +314,33 @@ class EditNotAllowed(EditError):
 
 class SelfApproval(EditError):
     code = "self_approval"
+
+
+class AfterSalesError(OrderkitError):
+    code = "after_sales_error"
+
+
+class ReturnNotAllowed(AfterSalesError):
+    """A return the order cannot take: more units than were delivered (or are left to ship,
+    for a refund-only), a parcel that is not lost, or a kind the shop's policy refuses."""
+
+    code = "return_not_allowed"
+
+
+class ReturnWindowClosed(AfterSalesError):
+    """Goods delivered longer ago than the shop's return window allows."""
+
+    code = "return_window_closed"
+
+    def __init__(self, line_id: str, delivered_at: datetime, window_days: int) -> None:
+        super().__init__(
+            f"line {line_id} was delivered {delivered_at.isoformat()}; the return window of "
+            f"{window_days} day(s) has closed, so only a goodwill refund "
+            "(OrderService.refund) is possible"
+        )
+        self.line_id = line_id
+        self.delivered_at = delivered_at
+        self.window_days = window_days
 
 
 class DeliveryFailed(OrderkitError):

@@ -18,6 +18,7 @@ from typing import TypeVar
 import attrs
 
 from orderkit.address import Suspicion
+from orderkit.aftersales import Return, ReturnLine
 from orderkit.money import Money
 from orderkit.order import (
     Address,
@@ -28,6 +29,7 @@ from orderkit.order import (
     Refund,
     Shipment,
 )
+from orderkit.shipping import TrackingEvent
 
 __all__ = [
     "EVENT_TYPES",
@@ -48,9 +50,18 @@ __all__ = [
     "PaymentCaptured",
     "PaymentReminderDue",
     "ReceiptClicked",
+    "ReceiptConfirmed",
     "ReceiptOpened",
     "RecordedEvent",
     "RefundIssued",
+    "ReturnApproved",
+    "ReturnExchanged",
+    "ReturnReceived",
+    "ReturnRejected",
+    "ReturnRequested",
+    "ShipmentDelivered",
+    "ShipmentException",
+    "ShipmentReturnedToSender",
     "StatusChanged",
     "StockAdjusted",
     "StockCommitted",
@@ -58,8 +69,10 @@ __all__ = [
     "StockReceived",
     "StockReleased",
     "StockReserved",
+    "StockWrittenOff",
     "TagAdded",
     "TagRemoved",
+    "TrackingUpdated",
     "notification_stream",
     "order_stream",
     "stock_stream",
@@ -238,6 +251,100 @@ class LowStock:
     location: str
     available: int
     threshold: int
+
+
+@event_type
+@attrs.frozen
+class TrackingUpdated:
+    """A tracking event was ingested. ``applied`` is False for one that arrived late (the
+    parcel had already moved past it): it is kept in the history but moved nothing."""
+
+    shipment_id: str
+    event: TrackingEvent
+    status: str
+    applied: bool
+
+
+@event_type
+@attrs.frozen
+class ShipmentDelivered:
+    shipment_id: str
+    at: datetime
+
+
+@event_type
+@attrs.frozen
+class ShipmentException:
+    """The carrier reported a problem with a parcel (the logistics-exception notification)."""
+
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    event: TrackingEvent
+
+
+@event_type
+@attrs.frozen
+class ShipmentReturnedToSender:
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    event: TrackingEvent
+
+
+@event_type
+@attrs.frozen
+class ReceiptConfirmed:
+    """The buyer confirmed receipt; ``shipment_ids`` are the parcels this marked delivered."""
+
+    shipment_ids: tuple[str, ...]
+
+
+@event_type
+@attrs.frozen
+class ReturnRequested:
+    request: Return
+
+
+@event_type
+@attrs.frozen
+class ReturnApproved:
+    return_id: str
+    kind: str
+    lines: tuple[ReturnLine, ...]
+
+
+@event_type
+@attrs.frozen
+class ReturnRejected:
+    return_id: str
+
+
+@event_type
+@attrs.frozen
+class ReturnReceived:
+    """Returned goods arrived; each line says whether it was restocked or written off."""
+
+    return_id: str
+    lines: tuple[ReturnLine, ...]
+
+
+@event_type
+@attrs.frozen
+class ReturnExchanged:
+    return_id: str
+    shipment_id: str
+
+
+@event_type
+@attrs.frozen
+class StockWrittenOff:
+    """Returned units that came back unsellable: recorded, never added to on hand."""
+
+    sku: str
+    location: str
+    quantity: int
+    return_id: str
 
 
 @event_type

@@ -16,8 +16,10 @@ from decimal import Decimal
 
 import attrs
 
-from orderkit.errors import CurrencyMismatch, ValidationError
+from orderkit.aftersales import RefundLine, Return, ReturnKind, ReturnStatus
+from orderkit.errors import CurrencyMismatch, ReturnNotFound, ValidationError
 from orderkit.money import Money
+from orderkit.shipping import TrackingEvent
 
 __all__ = [
     "AddLine",
@@ -183,11 +185,16 @@ class Payment:
 
 @attrs.frozen
 class Refund:
+    """Money paid back. ``lines`` says which units it paid for (empty for a refund of the
+    order as a whole, e.g. a goodwill gesture); ``return_id`` names the return it settles."""
+
     refund_id: str
     amount: Money
     reference: str
     reason: str
     at: datetime
+    lines: tuple[RefundLine, ...] = ()
+    return_id: str | None = None
 
 
 @attrs.frozen
@@ -198,6 +205,14 @@ class ShipmentLine:
 
 @attrs.frozen
 class Shipment:
+    """A parcel: which units it carries, with which carrier, and how its tracking stands.
+
+    ``tracking`` is every tracking event ingested for it, in arrival order, late and
+    out-of-order ones included; ``tracking_status`` is the latest state it has reached (see
+    :func:`orderkit.service_shipping.tracking_rank`). ``return_id`` marks a replacement
+    shipped for an exchange: its units are not counted as shipped against the order lines.
+    """
+
     shipment_id: str
     lines: tuple[ShipmentLine, ...]
     carrier: str
@@ -205,6 +220,19 @@ class Shipment:
     shipped_at: datetime
     delivered_at: datetime | None = None
     tracking_url: str = ""
+    service: str = ""
+    label_ref: str = ""
+    tracking_status: str = ""
+    tracking: tuple[TrackingEvent, ...] = ()
+    return_id: str | None = None
+
+    @property
+    def seen_event_ids(self) -> frozenset[str]:
+        """Ids of the tracking events already ingested (ingesting one again changes nothing)."""
+        return frozenset(event.event_id for event in self.tracking)
+
+    def quantity(self, line_id: str) -> int:
+        return sum(sl.quantity for sl in self.lines if sl.line_id == line_id)
 
 
 @attrs.frozen
@@ -343,6 +371,7 @@ class Order:
     payments: tuple[Payment, ...] = ()
     refunds: tuple[Refund, ...] = ()
     shipments: tuple[Shipment, ...] = ()
+    returns: tuple[Return, ...] = ()
     notes: tuple[Note, ...] = ()
     pending_edits: tuple[EditRequest, ...] = ()
     stock_reserved: bool = False
@@ -387,14 +416,77 @@ class Order:
         raise ValidationError("line_id", f"order {self.number} has no line {line_id!r} ({known})")
 
     def quantity_shipped(self, line_id: str) -> int:
-        return sum(sl.quantity for s in self.shipments for sl in s.lines if sl.line_id == line_id)
+        """Units of the line shipped against the order (exchange replacements not counted)."""
+        return sum(s.quantity(line_id) for s in self.shipments if s.return_id is None)
+
+    def quantity_cancelled(self, line_id: str) -> int:
+        """Units of the line refunded before they shipped, and so taken off the order."""
+        return sum(
+            r.quantity(line_id)
+            for r in self.returns
+            if r.status == ReturnStatus.REFUNDED
+            and r.kind == ReturnKind.REFUND_ONLY
+            and r.shipment_id is None
+        )
 
     def quantity_unshipped(self, line_id: str) -> int:
-        return self.line(line_id).quantity - self.quantity_shipped(line_id)
+        """Units of the line still to ship: ordered, less shipped, less cancelled."""
+        return (
+            self.line(line_id).quantity
+            - self.quantity_shipped(line_id)
+            - self.quantity_cancelled(line_id)
+        )
+
+    def quantity_delivered(self, line_id: str) -> int:
+        return sum(
+            s.quantity(line_id)
+            for s in self.shipments
+            if s.return_id is None and s.delivered_at is not None
+        )
+
+    def quantity_returned(self, line_id: str) -> int:
+        """Units of the line in open returns that bring goods back (refunds and exchanges)."""
+        return sum(r.quantity(line_id) for r in self.returns if r.is_open and r.brings_goods_back)
+
+    def units_refunded(self, line_id: str) -> int:
+        return sum(rl.quantity for r in self.refunds for rl in r.lines if rl.line_id == line_id)
+
+    def amount_refunded_for(self, line_id: str) -> Money:
+        return Money.sum(
+            (rl.amount for r in self.refunds for rl in r.lines if rl.line_id == line_id),
+            self.currency,
+        )
 
     @property
     def is_fully_shipped(self) -> bool:
-        return all(self.quantity_shipped(ln.line_id) >= ln.quantity for ln in self.lines)
+        return all(self.quantity_unshipped(ln.line_id) <= 0 for ln in self.lines)
+
+    def shipment(self, shipment_id: str) -> Shipment:
+        for shipment in self.shipments:
+            if shipment.shipment_id == shipment_id:
+                return shipment
+        raise ValidationError("shipment_id", f"order {self.number} has no shipment {shipment_id!r}")
+
+    def return_(self, return_id: str) -> Return:
+        """The return with this id (``return`` is a keyword, hence the underscore)."""
+        for ret in self.returns:
+            if ret.return_id == return_id:
+                return ret
+        raise ReturnNotFound(self.id, return_id)
+
+    @property
+    def parcels_in_transit(self) -> tuple[Shipment, ...]:
+        """Shipments of the order's own units not delivered yet and not paid back as lost."""
+        lost = {
+            r.shipment_id
+            for r in self.returns
+            if r.status == ReturnStatus.REFUNDED and r.shipment_id is not None
+        }
+        return tuple(
+            s
+            for s in self.shipments
+            if s.return_id is None and s.delivered_at is None and s.shipment_id not in lost
+        )
 
     @property
     def placed_at(self) -> datetime:

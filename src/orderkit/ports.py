@@ -22,6 +22,7 @@ import attrs
 from orderkit.address import AddressReport
 from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel
+from orderkit.money import Money
 from orderkit.notification import Message
 from orderkit.order import Address, Order
 from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery
@@ -40,6 +41,7 @@ __all__ = [
     "OrderRepository",
     "OutboxRepository",
     "Page",
+    "PaymentsPort",
     "Sequences",
     "StockRepository",
     "Storage",
@@ -125,6 +127,14 @@ class OrderRepository(Protocol):
 
         Raises:
             ValidationError: the cursor is malformed or the limit is not in 1..1000.
+        """
+        ...
+
+    def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
+        """The order with a shipment of this carrier and (non-empty) tracking number, or None.
+
+        Adapters index it: carriers push tracking updates by number, many per parcel. Should
+        two orders share a number, the most recently placed one is returned.
         """
         ...
 
@@ -450,5 +460,21 @@ class AddressChecker(Protocol):
 
         Raises:
             AddressInvalid: the address cannot be used; the error names the field.
+        """
+        ...
+
+
+class PaymentsPort(Protocol):
+    """The host's payment provider, for paying refunds back (optional: without it, the host
+    pays the refund itself and passes its provider's reference)."""
+
+    def refund(self, order: Order, amount: Money, *, idempotency_key: str) -> str:
+        """Pay ``amount`` back to the customer of ``order``; return the provider's reference.
+
+        The same ``idempotency_key`` may arrive again when orderkit retries a command: pass
+        it to the provider so the money goes out once.
+
+        Raises:
+            PaymentError: the provider refused the refund; nothing is recorded.
         """
         ...

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import attrs
 
 from orderkit.address import ADDRESS_REVIEW_TAG, Suspicion
+from orderkit.aftersales import ReturnPolicy, return_machine
 from orderkit.clock import SystemClock, UlidGenerator, require_utc
 from orderkit.edits import EditPolicy, apply_edit
 from orderkit.errors import (
@@ -90,10 +91,19 @@ from orderkit.ports import (
     IdGenerator,
     OrderQuery,
     Page,
+    PaymentsPort,
     Storage,
     UnitOfWork,
 )
 from orderkit.serialization import dumps, get_converter
+from orderkit.service_aftersales import AfterSalesCommands
+from orderkit.service_shipping import (
+    ShippingCommands,
+    _whole_positive,
+    shipment_label,
+    shipment_lines,
+)
+from orderkit.shipping import ShipmentLabel
 from orderkit.status import StatusMachine
 
 __all__ = ["OrderNumbering", "OrderService"]
@@ -148,13 +158,12 @@ def _require_actor(actor: str) -> None:
         raise ValidationError("actor", "say who is acting, e.g. actor='alice@shop' or 'system'")
 
 
-def _positive_quantity(field: str, quantity: int) -> None:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise ValidationError(field, f"must be a whole number of at least 1, got {quantity!r}")
-
-
-class OrderService:
+class OrderService(ShippingCommands, AfterSalesCommands):
     """The commands and queries of the order domain.
+
+    Tracking ingest, buyer confirmation and auto-completion come from
+    :class:`~orderkit.service_shipping.ShippingCommands`; returns, exchanges and refunds by
+    line from :class:`~orderkit.service_aftersales.AfterSalesCommands`.
 
     Args:
         storage: a :class:`orderkit.ports.Storage` (memory, SQLite, PostgreSQL, or your own).
@@ -172,6 +181,9 @@ class OrderService:
             such transition from the initial state.
         notifier: decides which notifications each command queues in the outbox (in the
             command's own unit of work); none are queued without one.
+        return_policy: the shop's after-sales rules (return window, accepted kinds).
+        payments: the host's payment provider for paying refunds back; without it, refunds
+            need the reference of a refund the host made itself.
     """
 
     def __init__(
@@ -188,6 +200,8 @@ class OrderService:
         address_checker: AddressChecker | None = None,
         address_review_event: str = "flag",
         notifier: Notifier | None = None,
+        return_policy: ReturnPolicy | None = None,
+        payments: PaymentsPort | None = None,
     ) -> None:
         self.storage = storage
         self.clock: Clock = clock or SystemClock()
@@ -207,6 +221,9 @@ class OrderService:
         self.address_checker = address_checker
         self.address_review_event = address_review_event
         self.notifier = notifier
+        self.return_policy = return_policy or ReturnPolicy()
+        self.return_machine = return_machine()
+        self.payments = payments
 
     # -- running commands ------------------------------------------------------------------
 
@@ -523,58 +540,68 @@ class OrderService:
         order_id: str,
         lines: Mapping[str, int] | None = None,
         *,
-        carrier: str = "manual",
+        carrier: str | None = None,
         tracking_number: str = "",
+        tracking_url: str = "",
+        label: ShipmentLabel | None = None,
         actor: str = "system",
         reason: str = "",
     ) -> Order:
         """Ship some or all of what is left: ``lines`` maps line ids to quantities.
 
         Without ``lines`` everything unshipped goes. Stock is committed for exactly the
-        shipped quantities; the order becomes ``shipped`` or ``partially_shipped``.
+        shipped quantities; the order becomes ``shipped`` or ``partially_shipped``. Name the
+        carrier and tracking number yourself (``carrier`` defaults to ``"manual"``), or pass
+        the ``label`` a carrier booked (:meth:`ship_with` books one through a carrier).
 
         Raises:
-            ValidationError: an unknown line, a quantity below 1 or above what is unshipped.
+            ValidationError: an unknown line, a quantity below 1 or above what is unshipped,
+                or a ``carrier`` that contradicts the ``label``.
             InvalidTransition: the order cannot ship in its status (e.g. not paid).
         """
+        booked = shipment_label(carrier, tracking_number, tracking_url, label)
 
         def change(tx: _Tx, order: Order) -> Order:
-            wanted = (
-                {ln.line_id: order.quantity_unshipped(ln.line_id) for ln in order.lines}
-                if lines is None
-                else dict(lines)
-            )
-            wanted = {k: v for k, v in wanted.items() if v or lines is not None}
-            if not wanted:
-                raise ValidationError("lines", f"order {order.number} has nothing left to ship")
-            shipment_lines = []
-            for line_id, qty in wanted.items():
-                order.line(line_id)
-                _positive_quantity(f"lines[{line_id}]", qty)
-                left = order.quantity_unshipped(line_id)
-                if qty > left:
-                    raise ValidationError(
-                        f"lines[{line_id}]", f"{qty} requested but only {left} left to ship"
-                    )
-                shipment_lines.append(ShipmentLine(line_id, qty))
-            shipment = Shipment(
-                self.ids.new_id(), tuple(shipment_lines), carrier, tracking_number, tx.now
-            )
-            after = attrs.evolve(order, shipments=(*order.shipments, shipment))
-            event = OrderEvent.SHIP if after.is_fully_shipped else OrderEvent.SHIP_PARTIAL
-            after = self._fire(tx, order, after, event)
-            items = aggregate(
-                StockMovement(
-                    order.line(sl.line_id).sku, order.line(sl.line_id).location, sl.quantity
-                )
-                for sl in shipment_lines
-            )
-            committed = tx.uow.stock.commit(order.id, items)
-            tx.record(order_stream(order.id), OrderShipped(shipment))
-            tx.record(order_stream(order.id), StockCommitted(committed))
-            return after
+            return self._add_shipment(tx, order, shipment_lines(order, lines), booked)
 
         return self._mutate(order_id, actor, reason, change)
+
+    def _add_shipment(
+        self,
+        tx: _Tx,
+        order: Order,
+        lines: Sequence[ShipmentLine],
+        label: ShipmentLabel,
+        *,
+        return_id: str | None = None,
+    ) -> Order:
+        """Add a shipment of ``lines`` and commit their reserved stock.
+
+        The order moves to ``shipped`` or ``partially_shipped``, except for an exchange's
+        replacement (``return_id``), which leaves the status as it is."""
+        shipment = Shipment(
+            self.ids.new_id(),
+            tuple(lines),
+            label.carrier,
+            label.tracking_number,
+            tx.now,
+            tracking_url=label.tracking_url,
+            service=label.service,
+            label_ref=label.label_ref,
+            return_id=return_id,
+        )
+        items = aggregate(
+            StockMovement(order.line(sl.line_id).sku, order.line(sl.line_id).location, sl.quantity)
+            for sl in lines
+        )
+        after = attrs.evolve(order, shipments=(*order.shipments, shipment))
+        if return_id is None:
+            event = OrderEvent.SHIP if after.is_fully_shipped else OrderEvent.SHIP_PARTIAL
+            after = self._fire(tx, order, after, event)
+        committed = tx.uow.stock.commit(order.id, items)
+        tx.record(order_stream(order.id), OrderShipped(shipment))
+        tx.record(order_stream(order.id), StockCommitted(committed))
+        return after
 
     def _simple(self, order_id: str, event: str, actor: str, reason: str) -> Order:
         def change(tx: _Tx, order: Order) -> Order:
@@ -666,7 +693,7 @@ class OrderService:
         """
         if older_than < timedelta(0):
             raise ValidationError("older_than", "must not be negative")
-        _positive_quantity("limit", limit)
+        _whole_positive("limit", limit)
         query = OrderQuery(
             status=self.machine.initial, placed_to=self._now() - older_than, limit=100
         )
@@ -874,7 +901,7 @@ class OrderService:
             OutboxEntryNotFound: there is no such entry.
             ValidationError: ``at`` is not a timezone-aware datetime.
         """
-        self._track(entry_id, ReceiptOpened(entry_id), at, actor)
+        self._record_engagement(entry_id, ReceiptOpened(entry_id), at, actor)
 
     def record_receipt_click(
         self, entry_id: str, url: str, *, at: datetime | None = None, actor: str = "recipient"
@@ -887,9 +914,11 @@ class OrderService:
         """
         if not isinstance(url, str) or not url.strip():
             raise ValidationError("url", "give the link that was followed")
-        self._track(entry_id, ReceiptClicked(entry_id, url), at, actor)
+        self._record_engagement(entry_id, ReceiptClicked(entry_id, url), at, actor)
 
-    def _track(self, entry_id: str, payload: object, at: datetime | None, actor: str) -> None:
+    def _record_engagement(
+        self, entry_id: str, payload: object, at: datetime | None, actor: str
+    ) -> None:
         when = None if at is None else require_utc("at", at)
 
         def body(tx: _Tx) -> None:
@@ -952,7 +981,7 @@ class OrderService:
         reason: str = "",
     ) -> StockLevel:
         """Add received goods to on-hand stock (creating the SKU's record if needed)."""
-        _positive_quantity("quantity", quantity)
+        _whole_positive("quantity", quantity)
 
         def body(tx: _Tx) -> StockLevel:
             level = tx.uow.stock.receive(sku, location, quantity)

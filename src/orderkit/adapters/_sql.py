@@ -168,6 +168,19 @@ class _Orders(_Repo):
             [(order.id, tag, u.t(order.created_at)) for tag in order.tags],
         )
 
+    def _write_shipments(self, order: Order) -> None:
+        # Shipments are only ever added and keep their tracking number, so inserting the
+        # missing rows keeps the index in step.
+        u = self._uow
+        for shipment in order.shipments:
+            if shipment.tracking_number:
+                u.execute(
+                    "INSERT INTO orderkit_shipments (carrier, tracking_number, order_id) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (shipment.carrier, shipment.tracking_number, order.id),
+                    write=True,
+                )
+
     def add(self, order: Order) -> None:
         u = self._uow
         u.execute(
@@ -188,6 +201,7 @@ class _Orders(_Repo):
             write=True,
         )
         self._write_tags(order)
+        self._write_shipments(order)
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         suffix = self._uow._dialect.for_update if for_update else ""
@@ -226,6 +240,16 @@ class _Orders(_Repo):
                 f"{order.version - 1}); run the command again"
             )
         self._write_tags(order)
+        self._write_shipments(order)
+
+    def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
+        row = self._uow.execute(
+            "SELECT o.data FROM orderkit_shipments s JOIN orderkit_orders o ON o.id = s.order_id "
+            "WHERE s.carrier = ? AND s.tracking_number = ? "
+            "ORDER BY o.created_at DESC, o.id DESC LIMIT 1",
+            (carrier, tracking_number),
+        ).fetchone()
+        return None if row is None else order_from_json(row[0])
 
     def find(self, query: OrderQuery) -> Page:
         u = self._uow

@@ -127,6 +127,21 @@ class _Orders(_Repo):
         cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
         return Page(items, cursor)
 
+    def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
+        self._uow._check_open()
+        if not tracking_number:
+            return None
+        # A scan: the memory adapter serves tests and docs, where a dict index kept in step
+        # with every save and rollback would cost more than it saves.
+        matches = [
+            o
+            for o in self._s.orders.values()
+            if any(
+                s.carrier == carrier and s.tracking_number == tracking_number for s in o.shipments
+            )
+        ]
+        return max(matches, key=lambda o: (o.created_at, o.id), default=None)
+
 
 class _Stock(_Repo):
     def _set(self, level: StockLevel) -> StockLevel:

@@ -149,6 +149,21 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX orderkit_outbox_created ON orderkit_outbox (created_at, entry_id)",
         "CREATE INDEX orderkit_outbox_order ON orderkit_outbox (order_id, created_at)",
     ],
+    # 3: shipments by carrier and tracking number, for tracking ingest; filled from the
+    # orders already stored.
+    [
+        """CREATE TABLE orderkit_shipments (
+            carrier TEXT NOT NULL,
+            tracking_number TEXT NOT NULL,
+            order_id TEXT COLLATE "C" NOT NULL REFERENCES orderkit_orders (id),
+            PRIMARY KEY (carrier, tracking_number, order_id)
+        )""",
+        """INSERT INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT s->>'carrier', s->>'tracking_number', o.id
+            FROM orderkit_orders o, jsonb_array_elements(o.data::jsonb -> 'shipments') s
+            WHERE s->>'tracking_number' <> ''
+            ON CONFLICT DO NOTHING""",
+    ],
 ]
 
 # Lowercase only, so the quoted and unquoted spellings of the name are the same schema.

@@ -121,6 +121,21 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX orderkit_outbox_created ON orderkit_outbox (created_at, entry_id)",
         "CREATE INDEX orderkit_outbox_order ON orderkit_outbox (order_id, created_at)",
     ],
+    # 3: shipments by carrier and tracking number, for tracking ingest; filled from the
+    # orders already stored.
+    [
+        """CREATE TABLE orderkit_shipments (
+            carrier TEXT NOT NULL,
+            tracking_number TEXT NOT NULL,
+            order_id TEXT NOT NULL REFERENCES orderkit_orders (id),
+            PRIMARY KEY (carrier, tracking_number, order_id)
+        )""",
+        """INSERT OR IGNORE INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT json_extract(s.value, '$.carrier'), json_extract(s.value, '$.tracking_number'),
+                   o.id
+            FROM orderkit_orders o, json_each(o.data, '$.shipments') s
+            WHERE json_extract(s.value, '$.tracking_number') != ''""",
+    ],
 ]
 
 

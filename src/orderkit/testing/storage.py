@@ -28,6 +28,7 @@ import attrs
 import pytest
 
 from orderkit.address import Suspicion
+from orderkit.aftersales import RefundLine, Return, ReturnLine
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -64,9 +65,18 @@ from orderkit.events import (
     PaymentCaptured,
     PaymentReminderDue,
     ReceiptClicked,
+    ReceiptConfirmed,
     ReceiptOpened,
     RecordedEvent,
     RefundIssued,
+    ReturnApproved,
+    ReturnExchanged,
+    ReturnReceived,
+    ReturnRejected,
+    ReturnRequested,
+    ShipmentDelivered,
+    ShipmentException,
+    ShipmentReturnedToSender,
     StatusChanged,
     StockAdjusted,
     StockCommitted,
@@ -74,8 +84,10 @@ from orderkit.events import (
     StockReceived,
     StockReleased,
     StockReserved,
+    StockWrittenOff,
     TagAdded,
     TagRemoved,
+    TrackingUpdated,
 )
 from orderkit.inventory import ReservationPolicy, StockLevel
 from orderkit.lifecycle import default_order_machine
@@ -105,6 +117,7 @@ from orderkit.order import (
 from orderkit.outbox import OutboxEntry, OutboxQuery
 from orderkit.ports import IdempotencyRecord, OrderQuery, Storage, UnitOfWork
 from orderkit.service import OrderService
+from orderkit.shipping import TrackingEvent
 from orderkit.status import StatusMachine, Transition
 from orderkit.testing.outbox import OutboxContract, sample_entry
 
@@ -287,10 +300,55 @@ def rich_order() -> Order:
         group="east",
         locale="zh_Hans",
         payments=(Payment("pay-1", Money("100.00", cny), "alipay-1", "alipay", at),),
-        refunds=(Refund("rf-1", Money("10.00", cny), "alipay-rf-1", "damaged", at),),
+        refunds=(
+            Refund("rf-1", Money("10.00", cny), "alipay-rf-1", "damaged", at),
+            Refund(
+                "rf-2",
+                Money("0.00", cny),
+                "alipay-rf-2",
+                "不想要了",
+                at,
+                (RefundLine("L2", 1, Money("0.00", cny)),),
+                "ret-1",
+            ),
+        ),
         shipments=(
-            Shipment("sh-1", (ShipmentLine("L1", 1),), "sf", "SF1234567890", at),
+            Shipment(
+                "sh-1",
+                (ShipmentLine("L1", 1),),
+                "sf",
+                "SF1234567890",
+                at,
+                tracking_url="https://sf.example/track?n=SF1234567890&lang=zh",
+                service="次日达",
+                label_ref="lbl/1",
+                tracking_status="exception",
+                tracking=(sample_tracking("e-2", "exception", at), sample_tracking("e-1")),
+            ),
             Shipment("sh-2", (ShipmentLine("L2", 1),), "manual", "", at, delivered_at=at),
+            Shipment("sh-3", (ShipmentLine("L2", 1),), "manual", "", at, return_id="ret-2"),
+        ),
+        returns=(
+            Return(
+                "ret-1",
+                "refund_only",
+                (ReturnLine("L2", 1, "lost"),),
+                "refunded",
+                at,
+                "cs@shop",
+                refund_id="rf-2",
+                shipment_id="sh-2",
+            ),
+            Return(
+                "ret-2",
+                "exchange",
+                (ReturnLine("L2", 1, "尺码不合适", "write_off"),),
+                "exchanged",
+                at,
+                "c-9",
+                reason="wrong size",
+                replacement_shipment_id="sh-3",
+            ),
         ),
         notes=(Note(at, "cs@shop", "多谢 — thanks\nsecond line"),),
         pending_edits=(
@@ -309,6 +367,22 @@ def rich_order() -> Order:
             ),
         ),
         stock_reserved=True,
+    )
+
+
+def sample_tracking(
+    event_id: str = "e-1", status: str = "in_transit", at: datetime = START
+) -> TrackingEvent:
+    """A tracking event of parcel ``SF1234567890`` with the carrier's own words kept."""
+    return TrackingEvent(
+        event_id,
+        "sf",
+        "SF1234567890",
+        status,
+        at,
+        location="杭州转运中心",
+        carrier_code="30",
+        carrier_text="快件已发车 — departed",
     )
 
 
@@ -363,6 +437,19 @@ def sample_payloads() -> list[object]:
         NotificationFailed("e-2", "shipped", "email", 1, "timeout", dead=False, retry_at=START),
         ReceiptOpened("e-1"),
         ReceiptClicked("e-1", "https://shop.example/track?o=SO-2026-000123&l=zh_Hans#top"),
+        TrackingUpdated("sh-1", sample_tracking(), "in_transit", False),
+        ShipmentDelivered("sh-2", START),
+        ShipmentException("sh-1", "sf", "SF1234567890", sample_tracking("e-2", "exception")),
+        ShipmentReturnedToSender(
+            "sh-1", "sf", "SF1234567890", sample_tracking("e-3", "returned_to_sender")
+        ),
+        ReceiptConfirmed(("sh-1",)),
+        ReturnRequested(order.returns[1]),
+        ReturnApproved("ret-2", "exchange", order.returns[1].lines),
+        ReturnRejected("ret-3"),
+        ReturnReceived("ret-2", order.returns[1].lines),
+        ReturnExchanged("ret-2", "sh-3"),
+        StockWrittenOff("MUG", HERE, 1, "ret-2"),
     ]
 
 
@@ -1518,6 +1605,40 @@ class StorageContract(OutboxContract):
                 uow.orders.get_by_number(order.number),
                 uow.orders.find(OrderQuery()).items,
             )
+
+    def test_an_order_is_found_by_a_shipment_tracking_number(self, storage: Storage) -> None:
+        order = rich_order()
+        with storage.unit_of_work() as uow:
+            uow.orders.add(order)
+            uow.commit()
+        with storage.reader() as uow:
+            assert (order, None, None) == (
+                uow.orders.find_by_tracking("sf", "SF1234567890"),
+                uow.orders.find_by_tracking("ups", "SF1234567890"),
+                uow.orders.find_by_tracking("manual", ""),
+            )
+
+    def test_a_shipment_added_by_a_save_is_found_by_its_tracking_number(
+        self, storage: Storage
+    ) -> None:
+        order = seed(storage)
+        parcel = Shipment("sh-9", (ShipmentLine("L1", 1),), "ups", "1Z999", START)
+        saved = attrs.evolve(order, version=2, shipments=(parcel,))
+        with storage.unit_of_work() as uow:
+            uow.orders.save(saved)
+            uow.commit()
+        with storage.reader() as uow:
+            assert saved == uow.orders.find_by_tracking("ups", "1Z999")
+
+    def test_a_rolled_back_shipment_is_not_found_by_its_tracking_number(
+        self, storage: Storage
+    ) -> None:
+        order = seed(storage)
+        parcel = Shipment("sh-9", (ShipmentLine("L1", 1),), "ups", "1Z999", START)
+        with storage.unit_of_work() as uow:
+            uow.orders.save(attrs.evolve(order, version=2, shipments=(parcel,)))
+        with storage.reader() as uow:
+            assert None is uow.orders.find_by_tracking("ups", "1Z999")
 
     def test_an_unknown_order_reads_back_as_none(self, storage: Storage) -> None:
         with storage.reader() as uow:
