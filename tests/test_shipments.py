@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 import shop
+from _outbox_support import EmailNotifier
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
@@ -18,6 +19,7 @@ from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
 from orderkit.lifecycle import default_order_machine
 from orderkit.money import Money
 from orderkit.order import Address, Order
+from orderkit.outbox import OutboxQuery
 from orderkit.ports import Storage
 from orderkit.serialization import order_to_json
 from orderkit.service import OrderService
@@ -265,6 +267,18 @@ def test_an_exception_records_the_event_and_flags_the_order_keeping_its_status(
         "logistics-exception" in order.tags,
         "ShipmentException" in types,
     )
+
+
+def test_an_exception_pushed_by_the_carrier_queues_the_logistics_exception_notification(
+    storage: Storage, clock: FixedClock
+) -> None:
+    notifier = EmailNotifier({"ShipmentException": "logistics_exception"})
+    svc = shop.service(storage, clock, notifier=notifier)
+    tracked(svc)
+    order = svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
+    with storage.reader() as uow:
+        queued = uow.outbox.find(OutboxQuery(order_id=order.id)).items
+    assert ["logistics_exception"] == [entry.kind for entry in queued]
 
 
 def test_the_exception_flag_goes_once_the_parcel_moves_on(svc: OrderService) -> None:

@@ -135,19 +135,36 @@ class OrderNumbering:
 
 
 class _Tx:
-    """One command's unit of work plus the events it will append."""
+    """One command's unit of work plus the events it will append.
 
-    def __init__(self, uow: UnitOfWork, now: datetime, actor: str, reason: str) -> None:
+    ``before_commit`` sees the order a command changed just before it commits; the service
+    queues the notifier's notifications there, so no command can commit an order change
+    without them.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        actor: str,
+        reason: str,
+        before_commit: Callable[[_Tx, Order], None],
+    ) -> None:
         self.uow = uow
         self.now = now
         self.actor = actor
         self.reason = reason
         self.events: list[NewEvent] = []
+        self._before_commit = before_commit
 
     def record(self, stream: str, payload: object) -> None:
         self.events.append(NewEvent(stream, self.now, self.actor, self.reason, payload))
 
-    def commit(self) -> None:
+    def commit(self, order: Order | None) -> None:
+        """Append the events and commit. ``order`` is the order the command changed (None
+        for commands about stock alone); it is required so a command cannot forget it."""
+        if order is not None:
+            self._before_commit(self, order)
         if self.events:
             self.uow.events.append(self.events)
         self.uow.commit()
@@ -235,7 +252,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         for attempt in range(1, self.max_attempts + 1):
             try:
                 with self.storage.unit_of_work() as uow:
-                    return body(_Tx(uow, self._now(), actor, reason))
+                    return body(_Tx(uow, self._now(), actor, reason, self._queue_notifications))
             except (ConcurrencyConflict, TransientStorageError):
                 if attempt == self.max_attempts:
                     raise
@@ -273,8 +290,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             after = change(tx, before)
             if after is not before:
                 after = self._save(tx, before, after)
-            self._queue_notifications(tx, after)
-            tx.commit()
+            tx.commit(after)
             return after
 
         return self._run(actor, reason, body)
@@ -475,8 +491,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 ),
             )
             tx.uow.orders.add(order)
-            self._queue_notifications(tx, order)
-            tx.commit()
+            tx.commit(order)
             return order
 
         return self._run(actor, reason, body)
@@ -928,7 +943,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             tx.events.append(
                 NewEvent(entry_stream(entry), when or tx.now, tx.actor, tx.reason, payload)
             )
-            tx.commit()
+            tx.commit(None)
 
         self._run(actor, "", body)
 
@@ -988,7 +1003,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             tx.record(
                 stock_stream(sku, location), StockReceived(sku, location, quantity, level.on_hand)
             )
-            tx.commit()
+            tx.commit(None)
             return level
 
         return self._run(actor, reason, body)
@@ -1012,7 +1027,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 stock_stream(sku, location), StockAdjusted(sku, location, delta, level.on_hand)
             )
             self._maybe_low(tx, level, level.available - delta)
-            tx.commit()
+            tx.commit(None)
             return level
 
         return self._run(actor, reason, body)
@@ -1026,7 +1041,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
 
         def body(tx: _Tx) -> StockLevel:
             level = tx.uow.stock.set_threshold(sku, location, threshold)
-            tx.commit()
+            tx.commit(None)
             return level
 
         return self._run(actor, "", body)

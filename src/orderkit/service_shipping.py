@@ -257,7 +257,7 @@ class ShippingCommands:
             after = self._track(tx, before, event)
             if after is not before:
                 after = self._save(tx, before, after)
-            tx.commit()
+            tx.commit(after)
             return after
 
         return self._run(actor, event.carrier_text or event.status, body)
