@@ -23,6 +23,7 @@ from orderkit.events import NewEvent, RecordedEvent, StockMovement
 from orderkit.inventory import StockLevel
 from orderkit.notification import Message
 from orderkit.order import Address, Order
+from orderkit.receipt import PersonalizationBlock
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "OrderQuery",
     "OrderRepository",
     "Page",
+    "PersonalizationProvider",
     "Sequences",
     "StockRepository",
     "Storage",
@@ -334,4 +336,20 @@ class Carrier(Protocol):
 
     def tracking_url(self, tracking_number: str) -> str:
         """A page where the customer can follow the parcel."""
+        ...
+
+
+class PersonalizationProvider(Protocol):
+    """The host's personal touch on receipts: recommended products, a coupon, a thank-you."""
+
+    def blocks_for(self, order: Order, kind: str) -> Sequence[PersonalizationBlock]:
+        """The blocks to show on a receipt of ``kind`` (a :class:`ReceiptKind`) for ``order``.
+
+        Called while the notification is queued, inside the command's unit of work: keep it
+        fast and free of I/O that can fail, and return plain data. Return nothing to show
+        nothing.
+
+        Raises:
+            Nothing on purpose: an exception here fails the command that queued the receipt.
+        """
         ...
