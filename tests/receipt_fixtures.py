@@ -12,7 +12,15 @@ from decimal import Decimal
 from orderkit import FixedClock, OrderService, SequentialIds
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.money import Money
-from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineDraft, Order, OrderDraft
+from orderkit.order import (
+    Address,
+    Adjustment,
+    AdjustmentKind,
+    Customer,
+    LineDraft,
+    Order,
+    OrderDraft,
+)
 from orderkit.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
@@ -35,7 +43,9 @@ BLOCKS = (
             ),
         ),
     ),
-    PersonalizationBlock(title="10% off your next order", text="Valid for 30 days.", coupon_code="THANKS10"),
+    PersonalizationBlock(
+        title="10% off your next order", text="Valid for 30 days.", coupon_code="THANKS10"
+    ),
 )
 
 
@@ -62,16 +72,33 @@ def place(
             name=name, line1=line1, city="Shanghai", country="CN", postal_code="200120"
         ),
         lines=(
-            LineDraft(sku="TEA-1", name="Longjing green tea 250 g", quantity=2,
-                      unit_price=Money("18.50", currency), tax_rate=Decimal("0.13")),
-            LineDraft(sku="CUP-2", name="Celadon tea cup", quantity=1,
-                      unit_price=Money("12.00", currency), tax_rate=Decimal("0.13")),
+            LineDraft(
+                sku="TEA-1",
+                name="Longjing green tea 250 g",
+                quantity=2,
+                unit_price=Money("18.50", currency),
+                tax_rate=Decimal("0.13"),
+            ),
+            LineDraft(
+                sku="CUP-2",
+                name="Celadon tea cup",
+                quantity=1,
+                unit_price=Money("12.00", currency),
+                tax_rate=Decimal("0.13"),
+            ),
         ),
         adjustments=(
-            Adjustment(kind=AdjustmentKind.COUPON, label="Welcome coupon", code="HELLO5",
-                       amount=Money("5.00", currency)),
-            Adjustment(kind=AdjustmentKind.SHIPPING, label="Standard shipping",
-                       amount=Money("6.00", currency)),
+            Adjustment(
+                kind=AdjustmentKind.COUPON,
+                label="Welcome coupon",
+                code="HELLO5",
+                amount=Money("5.00", currency),
+            ),
+            Adjustment(
+                kind=AdjustmentKind.SHIPPING,
+                label="Standard shipping",
+                amount=Money("6.00", currency),
+            ),
         ),
         locale=locale,
     )

@@ -7,14 +7,27 @@ Extend this module when you add a model rather than writing strategies in a test
 from __future__ import annotations
 
 import math
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import babel.numbers
 from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
+from orderkit.order import Address
+from orderkit.receipt import (
+    Merchant,
+    PaymentState,
+    PersonalizationBlock,
+    PersonalizationItem,
+    Receipt,
+    ReceiptDiscount,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptShipment,
+)
 
-__all__ = ["allocation_weights", "currencies", "money"]
+__all__ = ["allocation_weights", "aware_datetimes", "currencies", "money", "receipts"]
 
 # Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
@@ -62,3 +75,97 @@ def allocation_weights(max_size: int = 12) -> st.SearchStrategy[list[Decimal | i
         st.decimals(min_value=0, max_value=1000, places=3),
     )
     return st.lists(weight, min_size=1, max_size=max_size).filter(lambda ws: any(ws))
+
+
+def aware_datetimes() -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes with fixed offsets (UTC and whole-minute offsets)."""
+    offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+        lambda minutes: timezone(timedelta(minutes=minutes))
+    )
+    return st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=offsets
+    )
+
+
+# Text as customers and merchants type it: any printable characters, markup included.
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@st.composite
+def receipts(draw: st.DrawFn) -> Receipt:
+    """Receipts with every part filled in arbitrarily, all money in one currency."""
+    code = draw(currencies())
+    amount = money(code, min_value=0, max_value=10**6)
+    address = st.builds(Address, name=_text, line1=_text, city=_text, country=st.just("CN"))
+    line = st.builds(
+        ReceiptLine,
+        line_id=_text,
+        sku=_text,
+        name=_text,
+        quantity=st.integers(min_value=1, max_value=1000),
+        unit_price=amount,
+        subtotal=amount,
+        discount=amount,
+        tax=amount,
+        total=amount,
+        attributes=st.lists(st.tuples(_text, _text), max_size=2).map(tuple),
+    )
+    item = st.builds(PersonalizationItem, name=_text, url=_text, price=st.none() | amount)
+    block = st.builds(
+        PersonalizationBlock,
+        title=_text,
+        text=_text,
+        products=st.lists(item, max_size=2),
+        coupon_code=_text,
+    )
+    shipment = st.builds(
+        ReceiptShipment,
+        shipment_id=_text,
+        carrier=_text,
+        tracking_number=_text,
+        shipped_at=aware_datetimes(),
+        tracking_url=_text,
+        delivered_at=st.none() | aware_datetimes(),
+    )
+    return Receipt(
+        kind=draw(st.sampled_from(ReceiptKind.ALL)),
+        receipt_number=draw(_text),
+        issued_at=draw(aware_datetimes()),
+        order_id=draw(_text),
+        order_number=draw(_text),
+        placed_at=draw(aware_datetimes()),
+        status=draw(_text),
+        locale=draw(st.sampled_from(["en", "de", "ja", "zh_Hans", "zh_Hant", "fr_CA"])),
+        customer_name=draw(_text),
+        customer_email=draw(_text),
+        shipping_address=draw(address),
+        lines=tuple(draw(st.lists(line, max_size=3))),
+        discounts=tuple(
+            draw(st.lists(st.builds(ReceiptDiscount, label=_text, amount=amount), max_size=2))
+        ),
+        items_total=draw(amount),
+        discount_total=draw(amount),
+        shipping=draw(amount),
+        tax=draw(amount),
+        total=draw(amount),
+        prices_include_tax=draw(st.booleans()),
+        amount_paid=draw(amount),
+        amount_refunded=draw(amount),
+        balance_due=draw(amount),
+        payment_state=draw(
+            st.sampled_from(
+                [
+                    PaymentState.UNPAID,
+                    PaymentState.PARTIALLY_PAID,
+                    PaymentState.PAID,
+                    PaymentState.PARTIALLY_REFUNDED,
+                    PaymentState.REFUNDED,
+                ]
+            )
+        ),
+        merchant=draw(st.builds(Merchant, name=_text, email=_text, url=_text)),
+        shipments=tuple(draw(st.lists(shipment, max_size=2))),
+        estimated_ship_date=draw(st.none() | st.dates(date(2000, 1, 1), date(2100, 1, 1))),
+        blocks=draw(st.lists(block, max_size=2)),
+        detail=draw(_text),
+    )

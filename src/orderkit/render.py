@@ -38,6 +38,7 @@ import jinja2.sandbox
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2.exceptions import SecurityError
 
 from orderkit.errors import (
     RenderError,
@@ -111,14 +112,19 @@ def negotiate_locale(
 
 
 def load_translations(locale: str, directory: Path = LOCALE_DIR) -> Translations:
-    """The gettext catalog of ``locale``: the compiled ``.mo`` when the build made one,
-    otherwise compiled in memory from the ``.po`` source (a source checkout)."""
+    """The gettext catalog of ``locale``: the compiled ``.mo`` the build made, or, when it is
+    missing or older than its ``.po`` source (a plain checkout, a catalog being edited), the
+    source compiled in memory.
+
+    Raises:
+        ValidationError: ``directory`` has no catalog for ``locale``.
+    """
     messages = directory / locale / "LC_MESSAGES"
     mo = messages / f"{DOMAIN}.mo"
-    if mo.exists():
+    po = messages / f"{DOMAIN}.po"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as fp:
             return Translations(fp, domain=DOMAIN)
-    po = messages / f"{DOMAIN}.po"
     if not po.exists():
         raise ValidationError(
             "locales", f"no catalog for {locale!r} in {directory}; see docs/translations.md"
@@ -174,7 +180,7 @@ class _LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     ) -> Any:
         _check_deadline()
         if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise jinja2.sandbox.SecurityError("exponent too large for a template")
+            raise SecurityError("exponent too large for a template")
         if operator == "*":
             for sized, count in ((left, right), (right, left)):
                 if (
@@ -182,11 +188,11 @@ class _LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
                     and isinstance(count, int)
                     and len(sized) * count > _BINOP_LIMIT_ITEMS
                 ):
-                    raise jinja2.sandbox.SecurityError("repetition too large for a template")
+                    raise SecurityError("repetition too large for a template")
         return super().call_binop(context, operator, left, right)
 
     def call(
-        __self,  # noqa: N805 - jinja2's own signature, so no keyword argument can clash
+        __self,  # jinja2's own signature: no keyword argument of the call can clash
         __context: jinja2.runtime.Context,
         __obj: Any,
         *args: Any,
@@ -400,13 +406,13 @@ class ReceiptRenderer:
                 return template.render(context)
             return self._render_capped(template, name, context)
         except jinja2.TemplateNotFound as exc:
-            raise TemplateMissing(exc.name or name) from None
+            raise TemplateMissing(str(exc.name or name)) from None
         except jinja2.TemplateSyntaxError as exc:
             where = exc.name or exc.filename or name
             raise TemplateSyntaxInvalid(where, exc.lineno, exc.message or "syntax error") from None
         except RenderError:
             raise
-        except jinja2.sandbox.SecurityError as exc:
+        except SecurityError as exc:
             raise SandboxViolation(name, f"refused: {exc}") from None
         except jinja2.UndefinedError as exc:
             error = SandboxViolation if self.sandboxed else RenderError

@@ -68,7 +68,9 @@ class TrackingLinks:
         return f"{self.open_base.rstrip('/')}/{quote(message_id, safe='')}"
 
     def click_url(self, message_id: str, url: str) -> str:
-        query = urlencode({"m": message_id, "u": url, "s": sign_click(self.secret, message_id, url)})
+        query = urlencode(
+            {"m": message_id, "u": url, "s": sign_click(self.secret, message_id, url)}
+        )
         return f"{self.click_base}?{query}"
 
     def apply(self, html_text: str, message_id: str) -> str:
