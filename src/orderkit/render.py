@@ -202,6 +202,53 @@ class _LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
 
+class _Global:
+    """A callable global of a sandboxed template that prints as its name, never as a Python
+    repr (which would show module and function names)."""
+
+    def __init__(self, name: str, function: Callable[..., Any]) -> None:
+        self._name = name
+        self._function = function
+        pass_arg = getattr(function, "jinja_pass_arg", None)
+        if pass_arg is not None:  # gettext wants the render context: keep jinja2's marker
+            self.jinja_pass_arg = pass_arg
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return self._name
+
+    __str__ = __repr__
+
+
+_PLAIN = (str, int, float, Decimal, list, tuple, dict, type(None), jinja2.Undefined)
+
+# What Python prints for objects that are not data: never in a merchant template's output.
+_INTERNALS = (
+    "<function ",
+    "<class '",
+    "<module '",
+    "<built-in ",
+    "<bound method ",
+    " object at 0x",
+)
+
+
+def _plain_only(value: Any) -> Any:
+    """``finalize`` of sandboxed templates: ``{{ }}`` prints data, never an object."""
+    if isinstance(value, _PLAIN):
+        return value
+    raise SecurityError(
+        f"a template may print text, numbers and the receipt's data, not a {type(value).__name__}"
+    )
+
+
+def _safe_string(value: Any) -> str:
+    """The ``string`` filter of sandboxed templates: refuses to stringify objects."""
+    return str(_plain_only(value))
+
+
 # -- the renderer -----------------------------------------------------------------------------
 
 
@@ -309,6 +356,7 @@ class ReceiptRenderer:
         factory = _LimitedSandbox if self.sandboxed else jinja2.Environment
         env = factory(
             loader=self._loader,
+            finalize=_plain_only if self.sandboxed else None,
             autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
             undefined=jinja2.StrictUndefined,
             extensions=["jinja2.ext.i18n"],
@@ -351,9 +399,15 @@ class ReceiptRenderer:
         env.filters.update(filters)
         env.tests["positive"] = _is_positive
         if self.sandboxed:
-            # Plain data only: no lipsum (unbounded text), a range that watches the clock.
-            env.globals.pop("lipsum", None)
+            # Plain data only: no lipsum (unbounded text), cycler or joiner (objects), a range
+            # that watches the clock, and callables that print as their names.
+            for name in ("lipsum", "cycler", "joiner"):
+                env.globals.pop(name, None)
             env.globals["range"] = _TimedRange
+            for name, value in list(env.globals.items()):
+                if callable(value):
+                    env.globals[name] = _Global(name, value)
+            env.filters["string"] = _safe_string
         return env
 
     def render(
@@ -452,4 +506,9 @@ class ReceiptRenderer:
             raise RenderLimitExceeded(
                 name, f"output exceeds max_output_bytes ({self.max_output_bytes})"
             )
+        # The last line of defence: whatever path turned an object into text, its repr
+        # does not reach a customer.
+        for marker in _INTERNALS:
+            if marker in output:
+                raise SandboxViolation(name, "the output would show Python internals")
         return output
