@@ -19,6 +19,7 @@ templates and translations.
 from __future__ import annotations
 
 import contextvars
+import functools
 import io
 import threading
 import time
@@ -88,6 +89,12 @@ def negotiate_locale(
     the language decides (``de_AT`` gets ``de``), and anything unknown or malformed gets
     ``default``.
     """
+    return _negotiate(requested or "", tuple(available), default)
+
+
+@functools.lru_cache(maxsize=512)
+def _negotiate(requested: str, available: tuple[str, ...], default: str) -> str:
+    # Cached: babel's parsing normalizes against every known locale id (hundreds of µs).
     if not requested:
         return default
     try:
