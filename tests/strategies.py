@@ -89,6 +89,8 @@ def aware_datetimes() -> st.SearchStrategy[datetime]:
 
 # Text as customers and merchants type it: any printable characters, markup included.
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+# Order and receipt numbers as OrderNumbering makes them (they appear in one-line subjects).
+_numbers = st.from_regex(r"[A-Z]{1,4}-[0-9]{4}-[0-9]{6}(-[0-9]{1,3})?", fullmatch=True)
 
 
 @st.composite
@@ -129,10 +131,10 @@ def receipts(draw: st.DrawFn) -> Receipt:
     )
     return Receipt(
         kind=draw(st.sampled_from(ReceiptKind.ALL)),
-        receipt_number=draw(_text),
+        receipt_number=draw(_numbers),
         issued_at=draw(aware_datetimes()),
         order_id=draw(_text),
-        order_number=draw(_text),
+        order_number=draw(_numbers),
         placed_at=draw(aware_datetimes()),
         status=draw(_text),
         locale=draw(st.sampled_from(["en", "de", "ja", "zh_Hans", "zh_Hant", "fr_CA"])),

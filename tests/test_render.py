@@ -8,15 +8,25 @@ from pathlib import Path
 
 import attrs
 import jinja2
+import markupsafe
 import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderkit.errors import InvalidTrackingLink, TemplateMissing, UnsafeSubject, ValidationError
-from orderkit.receipt import ReceiptKind
-from orderkit.render import LOCALE_DIR, SHIPPED_LOCALES, ReceiptRenderer, negotiate_locale
+from orderkit.receipt import Receipt, ReceiptKind
+from orderkit.render import (
+    LOCALE_DIR,
+    SHIPPED_LOCALES,
+    ReceiptRenderer,
+    load_translations,
+    negotiate_locale,
+)
 from orderkit.tracking import TrackingLinks, verify_click
 from receipt_fixtures import place, receipt, service
+from strategies import receipts
 
 SECRET = "a-long-enough-test-secret"
 
@@ -247,3 +257,26 @@ def test_the_compiled_catalog_matches_its_source(po: Path) -> None:
     with mo.open("rb") as fp:
         compiled = {m.id: m.string for m in read_mo(fp) if m.id}
     assert source == compiled
+
+
+def test_a_catalog_without_its_compiled_file_is_compiled_from_its_source(tmp_path: Path) -> None:
+    messages = tmp_path / "de" / "LC_MESSAGES"
+    messages.mkdir(parents=True)
+    (messages / "orderkit.po").write_bytes(
+        (LOCALE_DIR / "de" / "LC_MESSAGES" / "orderkit.po").read_bytes()
+    )
+    assert "Gesamtsumme" == load_translations("de", tmp_path).gettext("Total")
+
+
+def test_a_directory_without_the_catalog_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        load_translations("de", tmp_path)
+
+
+@settings(max_examples=20, deadline=None)
+@given(r=receipts(), locale=st.sampled_from(SHIPPED_LOCALES))
+def test_any_receipt_renders_in_any_shipped_locale_with_its_customer_escaped(
+    r: Receipt, locale: str
+) -> None:
+    out = ReceiptRenderer().render(r, locale=locale)
+    assert str(markupsafe.escape(r.shipping_address.name)) in out.html
