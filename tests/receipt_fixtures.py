@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 from orderkit import FixedClock, OrderService, SequentialIds
 from orderkit.adapters.memory import MemoryStorage
@@ -105,7 +106,7 @@ def place(
     return svc.place(draft, actor="customer")
 
 
-def receipt(order: Order, kind: str = "order_placed", **kwargs: object) -> Receipt:
+def receipt(order: Order, kind: str = "order_placed", **kwargs: Any) -> Receipt:
     return Receipt.from_order(
         order,
         kind=kind,
@@ -114,5 +115,5 @@ def receipt(order: Order, kind: str = "order_placed", **kwargs: object) -> Recei
         merchant=MERCHANT,
         blocks=BLOCKS,
         estimated_ship_date=date(2026, 11, 25),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )

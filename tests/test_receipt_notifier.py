@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -48,8 +49,8 @@ def renderer() -> ReceiptRenderer:
     return ReceiptRenderer()
 
 
-def notifier(renderer: ReceiptRenderer, **options: object) -> ReceiptNotifier:
-    return ReceiptNotifier(renderer=renderer, merchant=MERCHANT, **options)  # type: ignore[arg-type]
+def notifier(renderer: ReceiptRenderer, **options: Any) -> ReceiptNotifier:
+    return ReceiptNotifier(renderer=renderer, merchant=MERCHANT, **options)
 
 
 def new_events(recorded: Sequence[RecordedEvent]) -> list[NewEvent]:
