@@ -280,3 +280,33 @@ def test_any_receipt_renders_in_any_shipped_locale_with_its_customer_escaped(
 ) -> None:
     out = ReceiptRenderer().render(r, locale=locale)
     assert str(markupsafe.escape(r.shipping_address.name)) in out.html
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("de_AT", "€\xa055,72"),
+        ("de_CH", "$\xa055.72"),
+        ("de_DE", "55,72\xa0$"),
+        ("en_GB", "US$55.72"),
+    ],
+)
+def test_money_follows_the_requested_regional_variant(
+    renderer: ReceiptRenderer, locale: str, expected: str
+) -> None:
+    svc = service()
+    currency = "EUR" if locale == "de_AT" else "USD"
+    text = renderer.render(receipt(place(svc, currency=currency)), locale=locale).text
+    assert expected in text
+
+
+def test_dates_follow_the_requested_regional_variant(renderer: ReceiptRenderer) -> None:
+    text = renderer.render(receipt(place(service())), locale="en_GB").text
+    assert "25 November 2026" in text
+
+
+def test_a_language_without_a_catalog_is_formatted_like_the_default(
+    renderer: ReceiptRenderer,
+) -> None:
+    text = renderer.render(receipt(place(service())), locale="fr_FR").text
+    assert "November 25, 2026" in text

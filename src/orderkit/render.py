@@ -58,6 +58,7 @@ __all__ = [
     "SHIPPED_LOCALES",
     "ReceiptRenderer",
     "RenderedReceipt",
+    "formatting_locale",
     "load_translations",
     "negotiate_locale",
 ]
@@ -118,6 +119,32 @@ def _negotiate(requested: str, available: tuple[str, ...], default: str) -> str:
     return default
 
 
+@functools.lru_cache(maxsize=512)
+def formatting_locale(requested: str | None, negotiated: str) -> babel.Locale:
+    """The babel locale money, numbers and dates are formatted in.
+
+    Labels come from the ``negotiated`` catalog; formatting follows the requested locale
+    where it is a variant of the same language (``en_GB`` dates, ``de_CH`` and ``de_AT``
+    money, ``zh_TW`` as ``zh_Hant_TW``), and the catalog's locale otherwise (a French
+    request answered in English is formatted in English too).
+    """
+    catalog = babel.Locale.parse(negotiated)
+    try:
+        parsed = babel.Locale.parse((requested or "").replace("-", "_"))
+    except (ValueError, TypeError, babel.UnknownLocaleError):
+        return catalog
+    if parsed.language != catalog.language:
+        return catalog
+    if catalog.script is None or parsed.script == catalog.script:
+        return parsed
+    if parsed.script is None and parsed.territory:
+        try:
+            return babel.Locale(parsed.language, parsed.territory, script=catalog.script)
+        except babel.UnknownLocaleError:
+            return catalog
+    return catalog
+
+
 def load_translations(locale: str, directory: Path = LOCALE_DIR) -> Translations:
     """The gettext catalog of ``locale``: the compiled ``.mo`` the build made, or, when it is
     missing or older than its ``.po`` source (a plain checkout, a catalog being edited), the
@@ -145,6 +172,11 @@ def load_translations(locale: str, directory: Path = LOCALE_DIR) -> Translations
 
 
 # -- the sandbox ------------------------------------------------------------------------------
+
+# The formatting locale of the render running in this thread (or task), read by the filters.
+_formatting: contextvars.ContextVar[babel.Locale | None] = contextvars.ContextVar(
+    "formatting", default=None
+)
 
 # The deadline and template name of the sandboxed render running in this thread (or task).
 _deadline: contextvars.ContextVar[tuple[float, str]] = contextvars.ContextVar(
@@ -373,27 +405,34 @@ class ReceiptRenderer:
         env.install_gettext_translations(  # type: ignore[attr-defined]
             load_translations(locale_name), newstyle=True
         )
-        locale = babel.Locale.parse(locale_name)
+        catalog_locale = babel.Locale.parse(locale_name)
         tzinfo = self.tzinfo
 
+        # The filters format for the render's formatting locale (en_GB, de_AT, zh_Hant_TW),
+        # set by render(); the catalog's locale when used outside a render.
         def money(value: Any) -> str:
             amount, currency = _money_parts(value)
+            locale = _formatting.get() or catalog_locale
             return babel.numbers.format_currency(amount, currency, locale=locale)
 
         def as_date(value: Any, format: str = "long") -> str:
             if isinstance(value, str):
                 value = date.fromisoformat(value[:10])
+            locale = _formatting.get() or catalog_locale
             return babel.dates.format_date(value, format, locale=locale)
 
         def as_datetime(value: Any, format: str = "medium") -> str:
             if isinstance(value, str):
                 value = datetime.fromisoformat(value)
+            locale = _formatting.get() or catalog_locale
             return babel.dates.format_datetime(value, format, tzinfo=tzinfo, locale=locale)
 
         def number(value: Any) -> str:
+            locale = _formatting.get() or catalog_locale
             return babel.numbers.format_decimal(_decimal(value), locale=locale)
 
         def country(code: Any) -> str:
+            locale = _formatting.get() or catalog_locale
             return str(locale.territories.get(str(code), code))
 
         filters: dict[str, Callable[..., str]] = {
@@ -443,19 +482,24 @@ class ReceiptRenderer:
             raise ValidationError(
                 "kind", f"unknown receipt kind {kind!r}; use one of {', '.join(ReceiptKind.ALL)}"
             )
-        negotiated = self.negotiate(receipt.locale if locale is None else locale)
+        requested = receipt.locale if locale is None else locale
+        negotiated = self.negotiate(requested)
         env = self.environment(negotiated)
         context = {
             "receipt": get_converter().unstructure(receipt, Receipt),
             "kind": kind,
             "locale": negotiated,
         }
-        subject_name = f"{kind}.subject.txt"
-        subject = self._render(env, subject_name, context).strip(" \t")
-        if any(ch in _LINE_BREAKS for ch in subject):
-            raise UnsafeSubject(subject_name)
-        text = self._render(env, f"{kind}.txt", context)
-        html = self._render(env, f"{kind}.html", context)
+        token = _formatting.set(formatting_locale(requested, negotiated))
+        try:
+            subject_name = f"{kind}.subject.txt"
+            subject = self._render(env, subject_name, context).strip(" \t")
+            if any(ch in _LINE_BREAKS for ch in subject):
+                raise UnsafeSubject(subject_name)
+            text = self._render(env, f"{kind}.txt", context)
+            html = self._render(env, f"{kind}.html", context)
+        finally:
+            _formatting.reset(token)
         if self.tracking is not None and message_id is not None:
             html = self.tracking.apply(html, message_id)
         return RenderedReceipt(subject=subject, text=text, html=html)
