@@ -155,3 +155,35 @@ def test_a_syntax_error_names_the_template_and_line(order_receipt: Receipt) -> N
 def test_a_runtime_error_in_a_merchant_template_is_typed(order_receipt: Receipt) -> None:
     with pytest.raises(RenderError):
         merchant({"order_placed.txt": "{{ 1 / 0 }}"}).render(order_receipt)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ '%0999999999d' % 1 }}",
+        "{{ '%0999999999d'|format(1) }}",
+        "{{ '{0:>999999999}'.format(1) }}",
+        "{{ _('%(x)0999999999d', x=1) }}",
+        "{% set ns = namespace(s='x') %}{% for i in range(40) %}"
+        "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "{{ (['x' * 99999] * 100000)|join }}",
+        "{{ ('x' * 99999)|replace('x', 'x' * 99999) }}",
+        "{{ 'x'|center(999999999) }}",
+        "{% set ns = namespace(n=2) %}{% for i in range(64) %}{% set ns.n = ns.n * ns.n %}"
+        "{% endfor %}",
+    ],
+)
+def test_an_operation_that_would_build_a_huge_value_is_refused_before_it_does(
+    template: str, order_receipt: Receipt
+) -> None:
+    with pytest.raises(SandboxViolation):
+        merchant({"order_placed.txt": template}).render(order_receipt)
+
+
+def test_ordinary_formatting_still_works_in_the_sandbox(order_receipt: Receipt) -> None:
+    template = (
+        "{{ '%05d'|format(42) }} {{ '{0:>6}'.format('ab') }} {{ 'a' ~ 'b' }} "
+        "{{ ['x', 'y']|join('-') }} {{ 'ab'|center(6) }}|{{ 2 ** 10 }}"
+    )
+    text = merchant({"order_placed.txt": template}).render(order_receipt).text
+    assert "00042     ab ab x-y   ab  |1024" == text

@@ -21,6 +21,8 @@ from __future__ import annotations
 import contextvars
 import functools
 import io
+import re
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -39,7 +41,9 @@ import jinja2.sandbox
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
+from jinja2.nodes import Concat
 
 from orderkit.errors import (
     RenderError,
@@ -202,33 +206,88 @@ class _TimedRange:
         return len(self._range)
 
     def __iter__(self) -> Iterator[int]:
-        for i, value in enumerate(self._range):
-            if not i % 512:
-                _check_deadline()
+        for value in self._range:
+            _check_deadline()
             yield value
 
 
-class _LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
-    """The immutable sandbox, also checking the deadline on every call and refusing
-    ``*`` and ``**`` results too big to ever fit in a receipt."""
+# Sizes no receipt needs: checked *before* an operation builds something huge, because the
+# output cap only sees text once it exists.
+_MAX_INT_BITS = 4096
+_MAX_FORMAT_WIDTH = 1000
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
-    intercepted_binops = frozenset({"*", "**"})
+
+def _check_percent_format(fmt: Any) -> None:
+    """Refuse ``%`` formats with huge or ``*`` widths (``'%0999999999d' % 1``)."""
+    if isinstance(fmt, str):
+        for match in _PERCENT_SPEC.finditer(fmt):
+            for part in match.groups():
+                if part == "*" or (part and int(part) > _MAX_FORMAT_WIDTH):
+                    raise SecurityError("format width too large for a template")
+
+
+def _check_brace_format(fmt: str) -> None:
+    """Refuse ``str.format`` specs with huge or nested widths (``'{0:>999999999}'``)."""
+    for _, _, spec, _ in string.Formatter().parse(fmt):
+        if spec and (
+            "{" in spec or any(int(n) > _MAX_FORMAT_WIDTH for n in re.findall(r"\d+", spec))
+        ):
+            raise SecurityError("format width too large for a template")
+
+
+def _check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise SecurityError("a value too large for a template")
+
+
+class _CappedConcat(CodeGenerator):
+    """Compiles ``a ~ b`` to a join whose result is checked against the output cap, so
+    doubling a string in a loop stops long before it fills the memory."""
+
+    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+        self.write("environment.capped(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class _LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """The immutable sandbox, also checking the deadline on every call and refusing values
+    too big to ever fit in a receipt: from ``*``, ``**``, ``%``, ``~``, ``str.format`` and
+    the filters that can multiply text."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+    code_generator_class = _CappedConcat
+    max_value_size = _BINOP_LIMIT_ITEMS
+
+    def capped(self, value: Any) -> Any:
+        if isinstance(value, str):
+            _check_size(len(value), self.max_value_size)
+        return value
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
     ) -> Any:
         _check_deadline()
-        if operator == "**" and isinstance(right, int) and abs(right) > 64:
-            raise SecurityError("exponent too large for a template")
+        if operator == "**" and isinstance(right, int):
+            bits = left.bit_length() if isinstance(left, int) else 1
+            if abs(right) > 64 or bits * abs(right) > _MAX_INT_BITS:
+                raise SecurityError("exponent too large for a template")
         if operator == "*":
+            if isinstance(left, int) and isinstance(right, int):
+                _check_size(left.bit_length() + right.bit_length(), _MAX_INT_BITS)
             for sized, count in ((left, right), (right, left)):
-                if (
-                    isinstance(sized, (str, list, tuple))
-                    and isinstance(count, int)
-                    and len(sized) * count > _BINOP_LIMIT_ITEMS
-                ):
-                    raise SecurityError("repetition too large for a template")
+                if isinstance(sized, (str, list, tuple)) and isinstance(count, int):
+                    _check_size(len(sized) * count, self.max_value_size)
+        if operator == "%":
+            _check_percent_format(left)
         return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_brace_format(value.__self__)
+        return wrapped
 
     def call(
         __self,  # jinja2's own signature: no keyword argument of the call can clash
@@ -253,6 +312,8 @@ class _Global:
             self.jinja_pass_arg = pass_arg
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in args:  # gettext formats its message with %: same limits as the operator
+            _check_percent_format(arg)
         return self._function(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -286,6 +347,46 @@ def _plain_only(value: Any) -> Any:
 def _safe_string(value: Any) -> str:
     """The ``string`` filter of sandboxed templates: refuses to stringify objects."""
     return str(_plain_only(value))
+
+
+# Filters whose numeric arguments size their output (``'x'|center(10**9)``).
+_SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "batch", "slice", "round")
+
+
+def _capped_filters(filters: Mapping[str, Callable[..., Any]], limit: int) -> dict[str, Any]:
+    """Sandboxed versions of the builtin filters that can multiply text."""
+
+    def sized(name: str) -> Callable[..., Any]:
+        original = filters[name]
+
+        def check(*args: Any, **kwargs: Any) -> Any:
+            for arg in (*args[1:], *kwargs.values()):
+                if isinstance(arg, int) and not isinstance(arg, bool):
+                    _check_size(abs(arg), _MAX_FORMAT_WIDTH)
+            return original(*args, **kwargs)
+
+        return check
+
+    join, replace, format_ = filters["join"], filters["replace"], filters["format"]
+
+    def capped_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        items = list(value)
+        _check_size(sum(len(str(i)) for i in items) + len(d) * len(items), limit)
+        return join(eval_ctx, items, d, attribute)
+
+    def capped_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> Any:
+        _check_size(len(str(s)) + str(s).count(str(old)) * len(str(new)), limit)
+        return replace(eval_ctx, s, old, new, count)
+
+    def capped_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_percent_format(value)
+        return format_(value, *args, **kwargs)
+
+    capped_join.jinja_pass_arg = join.jinja_pass_arg  # type: ignore[attr-defined]
+    capped_replace.jinja_pass_arg = replace.jinja_pass_arg  # type: ignore[attr-defined]
+    result: dict[str, Any] = {name: sized(name) for name in _SIZED_FILTERS if name in filters}
+    result.update(join=capped_join, replace=capped_replace, format=capped_format)
+    return result
 
 
 # -- the renderer -----------------------------------------------------------------------------
@@ -454,6 +555,8 @@ class ReceiptRenderer:
                 if callable(value):
                     env.globals[name] = _Global(name, value)
             env.filters["string"] = _safe_string
+            env.filters.update(_capped_filters(env.filters, self.max_output_bytes))
+            env.max_value_size = self.max_output_bytes  # type: ignore[attr-defined]
         return env
 
     def render(
