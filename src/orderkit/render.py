@@ -220,20 +220,33 @@ _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 def _check_percent_format(fmt: Any) -> None:
     """Refuse ``%`` formats with huge or ``*`` widths (``'%0999999999d' % 1``)."""
-    if isinstance(fmt, str):
-        for match in _PERCENT_SPEC.finditer(fmt):
-            for part in match.groups():
-                if part == "*" or (part and int(part) > _MAX_FORMAT_WIDTH):
-                    raise SecurityError("format width too large for a template")
+    if isinstance(fmt, str) and "%" in fmt and not _percent_format_ok(str(fmt)):
+        raise SecurityError("format width too large for a template")
 
 
-def _check_brace_format(fmt: str) -> None:
-    """Refuse ``str.format`` specs with huge or nested widths (``'{0:>999999999}'``)."""
+@functools.lru_cache(maxsize=1024)  # the same messages are checked on every render
+def _percent_format_ok(fmt: str) -> bool:
+    for match in _PERCENT_SPEC.finditer(fmt):
+        for part in match.groups():
+            if part == "*" or (part and int(part) > _MAX_FORMAT_WIDTH):
+                return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _brace_format_ok(fmt: str) -> bool:
     for _, _, spec, _ in string.Formatter().parse(fmt):
         if spec and (
             "{" in spec or any(int(n) > _MAX_FORMAT_WIDTH for n in re.findall(r"\d+", spec))
         ):
-            raise SecurityError("format width too large for a template")
+            return False
+    return True
+
+
+def _check_brace_format(fmt: str) -> None:
+    """Refuse ``str.format`` specs with huge or nested widths (``'{0:>999999999}'``)."""
+    if not _brace_format_ok(str(fmt)):
+        raise SecurityError("format width too large for a template")
 
 
 def _check_size(size: int, limit: int) -> None:
