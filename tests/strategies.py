@@ -170,4 +170,5 @@ def receipts(draw: st.DrawFn) -> Receipt:
         estimated_ship_date=draw(st.none() | st.dates(date(2000, 1, 1), date(2100, 1, 1))),
         blocks=draw(st.lists(block, max_size=2)),
         detail=draw(_text),
+        amount=draw(st.none() | amount),
     )

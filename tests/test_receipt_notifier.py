@@ -12,6 +12,7 @@ import pytest
 from orderkit import OrderService
 from orderkit.errors import ValidationError
 from orderkit.events import NewEvent, RecordedEvent
+from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxStatus
 from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
@@ -293,3 +294,15 @@ def test_an_entry_whose_payload_is_not_a_receipt_is_refused(renderer: ReceiptRen
     with pytest.raises(ValidationError) as info:
         notifier(renderer).render(entry(broken))
     assert "payload" == info.value.field
+
+
+def test_a_refund_receipt_states_the_amount_of_this_refund(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    svc.refund(order.id, Money("10.00", "USD"), reference="r-1", reason="late", actor="ops")
+    before = len(svc.history(order.id))
+    second = svc.refund(order.id, Money("4.00", "USD"), reference="r-2", reason="dent", actor="ops")
+    (draft,) = notifier(renderer).notifications(second, last_command(svc, second, before))
+    text = notifier(renderer).render(entry(draft)).text
+    assert ("$4.00" in text, "$14.00" in text) == (True, True)  # this refund, and the total

@@ -170,7 +170,11 @@ class ReceiptShipment:
 @attrs.frozen
 class Receipt:
     """An immutable snapshot of an order for one customer message. Build it with
-    :meth:`from_order`; the renderer only reads it."""
+    :meth:`from_order`; the renderer only reads it.
+
+    ``detail`` is a short text about this message (a carrier's exception note) and
+    ``amount`` the money it is about (this payment, this refund), where there is one.
+    """
 
     kind: str
     receipt_number: str
@@ -200,6 +204,7 @@ class Receipt:
     estimated_ship_date: date | None = None
     blocks: tuple[PersonalizationBlock, ...] = attrs.field(default=(), converter=_blocks)
     detail: str = ""
+    amount: Money | None = None
 
     @property
     def tracking_urls(self) -> tuple[str, ...]:
@@ -218,6 +223,7 @@ class Receipt:
         blocks: Iterable[PersonalizationBlock] = (),
         estimated_ship_date: date | None = None,
         detail: str = "",
+        amount: Money | None = None,
     ) -> Receipt:
         """Snapshot ``order`` for a message of ``kind``.
 
@@ -230,6 +236,8 @@ class Receipt:
             blocks: personalization blocks from the host's provider.
             estimated_ship_date: when the order is expected to leave the warehouse.
             detail: a short text specific to this message (a carrier's exception note).
+            amount: the money this message is about: the payment received, the refund
+                issued (the receipt's totals still show everything paid and refunded).
 
         Raises:
             ValidationError: an unknown ``kind``, an empty ``receipt_number`` or a naive
@@ -299,6 +307,7 @@ class Receipt:
             estimated_ship_date=estimated_ship_date,
             blocks=blocks,
             detail=detail,
+            amount=amount,
         )
 
 

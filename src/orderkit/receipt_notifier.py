@@ -18,6 +18,7 @@ import attrs
 
 from orderkit.errors import ValidationError
 from orderkit.events import NewEvent
+from orderkit.money import Money
 from orderkit.notification import Message
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry
@@ -126,6 +127,7 @@ class ReceiptNotifier:
                     self.estimate_ship_date(order) if self.estimate_ship_date else None
                 ),
                 detail=_detail(event),
+                amount=_amount(event),
             )
             payload = converter.unstructure(receipt, Receipt)
             for channel, recipient_of in self.channels.items():
@@ -175,6 +177,15 @@ def _detail(event: NewEvent) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
+
+
+def _amount(event: NewEvent) -> Money | None:
+    """The money an event is about: ``PaymentCaptured.payment``, ``RefundIssued.refund``."""
+    for name in ("payment", "refund"):
+        amount = getattr(getattr(event.payload, name, None), "amount", None)
+        if isinstance(amount, Money):
+            return amount
+    return None
 
 
 def _receipt_from_payload(payload: Mapping[str, object]) -> Receipt:
