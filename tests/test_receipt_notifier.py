@@ -80,7 +80,7 @@ def test_the_receipt_goes_by_email_to_the_customer_in_the_orders_locale(
     svc = service()
     order = place(svc, locale="zh_TW")
     (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
-    assert ("email", "mei@example.com", "zh_Hant") == (draft.channel, draft.recipient, draft.locale)
+    assert ("email", "mei@example.com", "zh_TW") == (draft.channel, draft.recipient, draft.locale)
 
 
 def test_a_customer_without_an_email_address_gets_no_email(renderer: ReceiptRenderer) -> None:
@@ -306,3 +306,13 @@ def test_a_refund_receipt_states_the_amount_of_this_refund(renderer: ReceiptRend
     (draft,) = notifier(renderer).notifications(second, last_command(svc, second, before))
     text = notifier(renderer).render(entry(draft)).text
     assert ("$4.00" in text, "$14.00" in text) == (True, True)  # this refund, and the total
+
+
+def test_a_queued_receipt_keeps_the_regional_formats_of_the_orders_locale(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc, locale="en_GB")
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    message = notifier(renderer).render(entry(draft))
+    assert ("en", True) == (message.locale, "23 Nov 2026" in message.text)

@@ -61,8 +61,8 @@ class ReceiptNotifier:
     """Queues a receipt for each event that calls for one, and renders queued receipts.
 
     Args:
-        renderer: renders entries in :meth:`render`; also negotiates the locale stored on
-            each entry.
+        renderer: renders entries in :meth:`render` (the entry keeps the order's own
+            locale, ``zh_TW`` say: the renderer picks the catalog and the regional formats).
         merchant: the shop's name and contact details shown on every receipt.
         channels: channel name -> how to find the recipient on that channel; a channel
             whose recipient is empty is skipped. Email to the customer by default.
@@ -110,7 +110,6 @@ class ReceiptNotifier:
         kinds = {kind for kind, _ in wanted}
         if ReceiptKind.ORDER_CLOSED in kinds:
             wanted = [(k, e) for k, e in wanted if k != ReceiptKind.REFUND_ISSUED]
-        locale = self.renderer.negotiate(order.locale)
         converter = get_converter()
         drafts: list[OutboxDraft] = []
         for index, (kind, event) in enumerate(wanted, start=1):
@@ -139,7 +138,7 @@ class ReceiptNotifier:
                         kind=kind,
                         channel=channel,
                         recipient=recipient,
-                        locale=locale,
+                        locale=order.locale,
                         payload=payload,
                         order_id=order.id,
                         dedup_key=f"{order.id}:{kind}:{number}:{channel}",
