@@ -16,7 +16,7 @@ from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxStatus
 from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
-from orderkit.receipt_notifier import ReceiptNotifier
+from orderkit.receipt_notifier import EVENT_KINDS, ReceiptNotifier
 from orderkit.render import ReceiptRenderer
 from orderkit.serialization import get_converter
 from receipt_fixtures import MERCHANT, T0, place, service
@@ -316,3 +316,17 @@ def test_a_queued_receipt_keeps_the_regional_formats_of_the_orders_locale(
     (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
     message = notifier(renderer).render(entry(draft))
     assert ("en", True) == (message.locale, "23 Nov 2026" in message.text)
+
+
+@attrs.frozen
+class ParcelLost:
+    shipment_id: str
+    detail: str
+
+
+def test_a_host_maps_its_own_events_to_receipt_kinds(renderer: ReceiptRenderer) -> None:
+    order = place(service())
+    kinds_by_event = {**EVENT_KINDS, "ParcelLost": ReceiptKind.LOGISTICS_EXCEPTION}
+    event = NewEvent(f"order:{order.id}", T0, "carrier", "", ParcelLost("s-1", "Lost in transit"))
+    drafts = notifier(renderer, event_kinds=kinds_by_event).notifications(order, [event])
+    assert [ReceiptKind.LOGISTICS_EXCEPTION] == kinds(drafts)

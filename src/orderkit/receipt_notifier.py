@@ -70,6 +70,8 @@ class ReceiptNotifier:
         estimate_ship_date: the expected ship date of an order, if the host knows one.
         kinds: the receipt kinds to send; all by default.
         closed_statuses: statuses that count as closed for ``order_closed``.
+        event_kinds: event type name -> receipt kind; :data:`EVENT_KINDS` by default. Pass
+            a copy with additions when your own commands record other events.
 
     Receipt numbers are ``{order number}-{order version}`` (``SO-2026-000123-3``), with
     ``.2``, ``.3`` … when one command queues several receipts: the order's version rises
@@ -84,9 +86,10 @@ class ReceiptNotifier:
     estimate_ship_date: Callable[[Order], date | None] | None = None
     kinds: frozenset[str] = frozenset(ReceiptKind.ALL)
     closed_statuses: frozenset[str] = frozenset({"closed"})
+    event_kinds: Mapping[str, str] = EVENT_KINDS
 
     def _kind(self, order: Order, event: NewEvent) -> str | None:
-        kind = EVENT_KINDS.get(event.type)
+        kind = self.event_kinds.get(event.type)
         if event.type == "PaymentCaptured":
             balance = getattr(event.payload, "balance_due", None)
             paid_in_full = balance.is_zero if balance is not None else order.is_paid_in_full
