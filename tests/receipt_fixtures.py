@@ -66,39 +66,44 @@ def place(
     locale: str = "en",
     currency: str = "USD",
     line1: str = "88 Century Avenue",
+    address: Address | None = None,
+    prices: tuple[str, str, str, str] = ("18.50", "12.00", "5.00", "6.00"),
+    names: tuple[str, str] = ("Longjing green tea 250 g", "Celadon tea cup"),
+    labels: tuple[str, str] = ("Welcome coupon", "Standard shipping"),
 ) -> Order:
+    """An order of two lines with a coupon and a shipping fee; ``prices`` are the two unit
+    prices, the coupon and the fee (whole numbers for currencies without minor units)."""
     draft = OrderDraft(
         customer=Customer(id="c-1", name=name, email=email),
-        shipping_address=Address(
-            name=name, line1=line1, city="Shanghai", country="CN", postal_code="200120"
-        ),
+        shipping_address=address
+        or Address(name=name, line1=line1, city="Shanghai", country="CN", postal_code="200120"),
         lines=(
             LineDraft(
                 sku="TEA-1",
-                name="Longjing green tea 250 g",
+                name=names[0],
                 quantity=2,
-                unit_price=Money("18.50", currency),
+                unit_price=Money(prices[0], currency),
                 tax_rate=Decimal("0.13"),
             ),
             LineDraft(
                 sku="CUP-2",
-                name="Celadon tea cup",
+                name=names[1],
                 quantity=1,
-                unit_price=Money("12.00", currency),
+                unit_price=Money(prices[1], currency),
                 tax_rate=Decimal("0.13"),
             ),
         ),
         adjustments=(
             Adjustment(
                 kind=AdjustmentKind.COUPON,
-                label="Welcome coupon",
+                label=labels[0],
                 code="HELLO5",
-                amount=Money("5.00", currency),
+                amount=Money(prices[2], currency),
             ),
             Adjustment(
                 kind=AdjustmentKind.SHIPPING,
-                label="Standard shipping",
-                amount=Money("6.00", currency),
+                label=labels[1],
+                amount=Money(prices[3], currency),
             ),
         ),
         locale=locale,
@@ -106,14 +111,21 @@ def place(
     return svc.place(draft, actor="customer")
 
 
-def receipt(order: Order, kind: str = "order_placed", **kwargs: Any) -> Receipt:
+def receipt(
+    order: Order,
+    kind: str = "order_placed",
+    *,
+    merchant: Merchant = MERCHANT,
+    blocks: tuple[PersonalizationBlock, ...] = BLOCKS,
+    **kwargs: Any,
+) -> Receipt:
     return Receipt.from_order(
         order,
         kind=kind,
         receipt_number=f"{order.number}-1",
         issued_at=T0,
-        merchant=MERCHANT,
-        blocks=BLOCKS,
+        merchant=merchant,
+        blocks=blocks,
         estimated_ship_date=date(2026, 11, 25),
         **kwargs,
     )

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderkit.errors import InvalidTrackingLink, TemplateMissing, UnsafeSubject, ValidationError
+from orderkit.order import Address
 from orderkit.receipt import Receipt, ReceiptKind
 from orderkit.render import (
     LOCALE_DIR,
@@ -310,3 +311,32 @@ def test_a_language_without_a_catalog_is_formatted_like_the_default(
 ) -> None:
     text = renderer.render(receipt(place(service())), locale="fr_FR").text
     assert "November 25, 2026" in text
+
+
+def test_an_east_asian_address_reads_from_country_down_in_its_own_script(
+    renderer: ReceiptRenderer,
+) -> None:
+    order = attrs.evolve(
+        place(service(), locale="zh_CN"),
+        shipping_address=Address(
+            "王芳", "世纪大道 88 号", "深圳市", "CN", region="广东省", postal_code="518000"
+        ),
+    )
+    text = renderer.render(receipt(order)).text
+    assert "中国 广东省 深圳市 518000\n世纪大道 88 号\n王芳\n" in text
+
+
+def test_the_same_address_reads_from_the_name_down_in_english(renderer: ReceiptRenderer) -> None:
+    order = attrs.evolve(
+        place(service(), locale="en"),
+        shipping_address=Address(
+            "Wang Fang",
+            "88 Century Ave",
+            "Shenzhen",
+            "CN",
+            region="Guangdong",
+            postal_code="518000",
+        ),
+    )
+    text = renderer.render(receipt(order)).text
+    assert "Wang Fang\n88 Century Ave\n518000 Shenzhen, Guangdong\nChina\n" in text
