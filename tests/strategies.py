@@ -14,7 +14,7 @@ import babel.numbers
 from hypothesis import strategies as st
 
 from orderkit.money import Money, minor_units
-from orderkit.order import Address
+from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineItem, Order
 from orderkit.receipt import (
     Merchant,
     PaymentState,
@@ -27,7 +27,14 @@ from orderkit.receipt import (
     ReceiptShipment,
 )
 
-__all__ = ["allocation_weights", "aware_datetimes", "currencies", "money", "receipts"]
+__all__ = [
+    "allocation_weights",
+    "aware_datetimes",
+    "currencies",
+    "discounted_orders",
+    "money",
+    "receipts",
+]
 
 # Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
@@ -171,4 +178,57 @@ def receipts(draw: st.DrawFn) -> Receipt:
         blocks=draw(st.lists(block, max_size=2)),
         detail=draw(_text),
         amount=draw(st.none() | amount),
+    )
+
+
+@st.composite
+def discounted_orders(draw: st.DrawFn) -> Order:
+    """Placed orders of 1-4 lines with order- and line-level discounts (amounts and
+    percents, sometimes larger than what they apply to), a shipping fee and tax."""
+    code = draw(st.sampled_from(["USD", "JPY", "EUR", "KWD"]))
+    price = money(code, min_value=0, max_value=500)
+    lines = tuple(
+        LineItem(
+            line_id=f"L{i + 1}",
+            sku=f"SKU-{i}",
+            name=f"Item {i}",
+            quantity=draw(st.integers(min_value=1, max_value=5)),
+            unit_price=draw(price),
+            tax_rate=draw(st.sampled_from([Decimal(0), Decimal("0.07"), Decimal("0.19")])),
+        )
+        for i in range(draw(st.integers(min_value=1, max_value=4)))
+    )
+    discount = st.one_of(
+        st.builds(
+            lambda amount: Adjustment(AdjustmentKind.COUPON, "Coupon", amount=amount),
+            money(code, min_value=Decimal("0.01") if code != "JPY" else 1, max_value=600),
+        ),
+        st.builds(
+            lambda percent: Adjustment(AdjustmentKind.DISCOUNT, "Sale", percent=percent),
+            st.decimals(min_value=Decimal("0.5"), max_value=100, places=1),
+        ),
+        st.builds(
+            lambda line, percent: Adjustment(
+                AdjustmentKind.DISCOUNT, "Line sale", percent=percent, line_id=line
+            ),
+            st.sampled_from([line.line_id for line in lines]),
+            st.decimals(min_value=1, max_value=100, places=0),
+        ),
+    )
+    adjustments = [*draw(st.lists(discount, max_size=3))]
+    if draw(st.booleans()):
+        adjustments.append(Adjustment(AdjustmentKind.SHIPPING, "Shipping", amount=draw(price)))
+    at = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    return Order(
+        id="ord-1",
+        number="SO-2026-000001",
+        customer=Customer("c-1", "Customer"),
+        shipping_address=Address("Customer", "1 Main St", "Springfield", "US"),
+        lines=lines,
+        currency=code,
+        status="pending_payment",
+        created_at=at,
+        updated_at=at,
+        prices_include_tax=draw(st.booleans()),
+        adjustments=tuple(adjustments),
     )

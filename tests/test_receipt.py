@@ -10,10 +10,11 @@ from hypothesis import given
 
 from orderkit.errors import ValidationError
 from orderkit.money import Money
+from orderkit.order import Order
 from orderkit.receipt import PaymentState, Receipt, ReceiptKind
 from orderkit.serialization import dumps, get_converter, loads
 from receipt_fixtures import MERCHANT, T0, place, receipt, service
-from strategies import receipts
+from strategies import discounted_orders, receipts
 
 
 @given(receipts())
@@ -118,3 +119,17 @@ def test_an_empty_receipt_number_is_refused() -> None:
             merchant=MERCHANT,
         )
     assert "receipt_number" == info.value.field
+
+
+@given(discounted_orders())
+def test_the_discount_rows_of_any_order_sum_to_its_discount(order: Order) -> None:
+    r = receipt(order)
+    assert r.discount_total == Money.sum((d.amount for d in r.discounts), order.currency)
+
+
+@given(discounted_orders())
+def test_the_lines_of_any_receipt_sum_to_the_items_less_the_discount(order: Order) -> None:
+    r = receipt(order)
+    assert r.items_total - r.discount_total == Money.sum(
+        (line.total for line in r.lines), order.currency
+    )
