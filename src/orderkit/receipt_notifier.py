@@ -169,7 +169,7 @@ class ReceiptNotifier:
             text=rendered.text,
             html=rendered.html,
             data=entry.payload,
-            locale=self.renderer.negotiate(entry.locale),
+            locale=rendered.locale,
         )
 
 

@@ -73,11 +73,13 @@ _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 @attrs.frozen
 class RenderedReceipt:
-    """A receipt in words: ``subject`` is one line, ``html`` is email-safe."""
+    """A receipt in words: ``subject`` is one line, ``html`` is email-safe, ``locale`` the
+    catalog it was rendered with (``zh_Hant`` for a ``zh_TW`` request)."""
 
     subject: str
     text: str
     html: str
+    locale: str
 
 
 def negotiate_locale(
@@ -383,7 +385,7 @@ class ReceiptRenderer:
             _formatting.reset(token)
         if self.tracking is not None and message_id is not None:
             html = self.tracking.apply(html, message_id)
-        return RenderedReceipt(subject=subject, text=text, html=html)
+        return RenderedReceipt(subject=subject, text=text, html=html, locale=negotiated)
 
     def _render(self, env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
         try:
