@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import babel.numbers
@@ -19,19 +19,33 @@ from orderkit.address import POSTAL_CODES, Suspicion
 from orderkit.dispatch import RetryPolicy
 from orderkit.money import Money, minor_units
 from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineItem, Order
+from orderkit.receipt import (
+    Merchant,
+    PaymentState,
+    PersonalizationBlock,
+    PersonalizationItem,
+    Receipt,
+    ReceiptDiscount,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptShipment,
+)
 from orderkit.shipping import Parcel
 
 __all__ = [
     "addresses",
     "allocation_weights",
+    "aware_datetimes",
     "body_text",
     "currencies",
+    "discounted_orders",
     "flipped_text",
     "header_text",
     "json_values",
     "money",
     "parcels",
     "priced_orders",
+    "receipts",
     "retry_policies",
     "s10_numbers",
     "spec_s10_check",
@@ -43,7 +57,6 @@ __all__ = [
     "webhook_deliveries",
 ]
 
-# Sorted, so a failing example names the same currency on every run.
 ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
 
 
@@ -91,9 +104,153 @@ def allocation_weights(max_size: int = 12) -> st.SearchStrategy[list[Decimal | i
     return st.lists(weight, min_size=1, max_size=max_size).filter(lambda ws: any(ws))
 
 
-# Tracking numbers. The check digits here are written out from each published scheme on its
-# own, not by calling orderkit.tracking_numbers, so tests built on them check that module
-# against the specification rather than against itself.
+def aware_datetimes() -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes with fixed offsets (UTC and whole-minute offsets)."""
+    offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+        lambda minutes: timezone(timedelta(minutes=minutes))
+    )
+    return st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=offsets
+    )
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+_numbers = st.from_regex(r"[A-Z]{1,4}-[0-9]{4}-[0-9]{6}(-[0-9]{1,3})?", fullmatch=True)
+
+
+@st.composite
+def receipts(draw: st.DrawFn) -> Receipt:
+    """Receipts with every part filled in arbitrarily, all money in one currency."""
+    code = draw(currencies())
+    amount = money(code, min_value=0, max_value=10**6)
+    address = st.builds(Address, name=_text, line1=_text, city=_text, country=st.just("CN"))
+    line = st.builds(
+        ReceiptLine,
+        line_id=_text,
+        sku=_text,
+        name=_text,
+        quantity=st.integers(min_value=1, max_value=1000),
+        unit_price=amount,
+        subtotal=amount,
+        discount=amount,
+        tax=amount,
+        total=amount,
+        attributes=st.lists(st.tuples(_text, _text), max_size=2).map(tuple),
+    )
+    item = st.builds(PersonalizationItem, name=_text, url=_text, price=st.none() | amount)
+    block = st.builds(
+        PersonalizationBlock,
+        title=_text,
+        text=_text,
+        products=st.lists(item, max_size=2),
+        coupon_code=_text,
+    )
+    shipment = st.builds(
+        ReceiptShipment,
+        shipment_id=_text,
+        carrier=_text,
+        tracking_number=_text,
+        shipped_at=aware_datetimes(),
+        tracking_url=_text,
+        delivered_at=st.none() | aware_datetimes(),
+    )
+    return Receipt(
+        kind=draw(st.sampled_from(ReceiptKind.ALL)),
+        receipt_number=draw(_numbers),
+        issued_at=draw(aware_datetimes()),
+        order_id=draw(_text),
+        order_number=draw(_numbers),
+        placed_at=draw(aware_datetimes()),
+        status=draw(_text),
+        locale=draw(st.sampled_from(["en", "de", "ja", "zh_Hans", "zh_Hant", "fr_CA"])),
+        customer_name=draw(_text),
+        customer_email=draw(_text),
+        shipping_address=draw(address),
+        lines=tuple(draw(st.lists(line, max_size=3))),
+        discounts=tuple(
+            draw(st.lists(st.builds(ReceiptDiscount, label=_text, amount=amount), max_size=2))
+        ),
+        items_total=draw(amount),
+        discount_total=draw(amount),
+        shipping=draw(amount),
+        tax=draw(amount),
+        total=draw(amount),
+        prices_include_tax=draw(st.booleans()),
+        amount_paid=draw(amount),
+        amount_refunded=draw(amount),
+        balance_due=draw(amount),
+        payment_state=draw(
+            st.sampled_from(
+                [
+                    PaymentState.UNPAID,
+                    PaymentState.PARTIALLY_PAID,
+                    PaymentState.PAID,
+                    PaymentState.PARTIALLY_REFUNDED,
+                    PaymentState.REFUNDED,
+                ]
+            )
+        ),
+        merchant=draw(st.builds(Merchant, name=_text, email=_text, url=_text)),
+        shipments=tuple(draw(st.lists(shipment, max_size=2))),
+        estimated_ship_date=draw(st.none() | st.dates(date(2000, 1, 1), date(2100, 1, 1))),
+        blocks=draw(st.lists(block, max_size=2)),
+        detail=draw(_text),
+        amount=draw(st.none() | amount),
+    )
+
+
+@st.composite
+def discounted_orders(draw: st.DrawFn) -> Order:
+    """Placed orders of 1-4 lines with order- and line-level discounts (amounts and
+    percents, sometimes larger than what they apply to), a shipping fee and tax."""
+    code = draw(st.sampled_from(["USD", "JPY", "EUR", "KWD"]))
+    price = money(code, min_value=0, max_value=500)
+    lines = tuple(
+        LineItem(
+            line_id=f"L{i + 1}",
+            sku=f"SKU-{i}",
+            name=f"Item {i}",
+            quantity=draw(st.integers(min_value=1, max_value=5)),
+            unit_price=draw(price),
+            tax_rate=draw(st.sampled_from([Decimal(0), Decimal("0.07"), Decimal("0.19")])),
+        )
+        for i in range(draw(st.integers(min_value=1, max_value=4)))
+    )
+    discount = st.one_of(
+        st.builds(
+            lambda amount: Adjustment(AdjustmentKind.COUPON, "Coupon", amount=amount),
+            money(code, min_value=Decimal("0.01") if code != "JPY" else 1, max_value=600),
+        ),
+        st.builds(
+            lambda percent: Adjustment(AdjustmentKind.DISCOUNT, "Sale", percent=percent),
+            st.decimals(min_value=Decimal("0.5"), max_value=100, places=1),
+        ),
+        st.builds(
+            lambda line, percent: Adjustment(
+                AdjustmentKind.DISCOUNT, "Line sale", percent=percent, line_id=line
+            ),
+            st.sampled_from([line.line_id for line in lines]),
+            st.decimals(min_value=1, max_value=100, places=0),
+        ),
+    )
+    adjustments = [*draw(st.lists(discount, max_size=3))]
+    if draw(st.booleans()):
+        adjustments.append(Adjustment(AdjustmentKind.SHIPPING, "Shipping", amount=draw(price)))
+    at = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    return Order(
+        id="ord-1",
+        number="SO-2026-000001",
+        customer=Customer("c-1", "Customer"),
+        shipping_address=Address("Customer", "1 Main St", "Springfield", "US"),
+        lines=lines,
+        currency=code,
+        status="pending_payment",
+        created_at=at,
+        updated_at=at,
+        prices_include_tax=draw(st.booleans()),
+        adjustments=tuple(adjustments),
+    )
 
 
 def spec_s10_check(serial: str) -> int:
@@ -135,6 +292,7 @@ def spec_usps_check(data: str) -> int:
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 _DIGITS = "0123456789"
 
 
@@ -171,9 +329,8 @@ def parcels(max_grams: int = 5000, max_size: int = 4) -> st.SearchStrategy[list[
     return st.lists(parcel, min_size=1, max_size=max_size)
 
 
-# Countries whose addresses need no region, so any name, street, city and a postal code of
-# the country's pattern make a plausible address.
 REGIONLESS_COUNTRIES = ("AT", "CH", "DE", "FR", "GB", "NL")
+
 _NAME_CHARS = st.characters(codec="latin-1", categories=["Lu", "Ll"], exclude_characters="ªºµÿ")
 
 

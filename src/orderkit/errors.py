@@ -12,8 +12,9 @@ do not know orderkit.
     │   ├── UnknownCurrency
     │   ├── InvalidStockAdjustment
     │   ├── AddressInvalid                    an address that cannot be delivered to
-    │   └── InvalidMessage                    a message no channel may send (also a
-    │                                         DeliveryFailed that is never retryable)
+    │   ├── InvalidMessage                    a message no channel may send (also a
+    │   │                                     DeliveryFailed that is never retryable)
+    │   └── InvalidTrackingLink               a click link not signed with the host's secret
     ├── CurrencyMismatch (ValueError)         arithmetic across two currencies
     ├── NotFound (LookupError)
     │   ├── OrderNotFound
@@ -40,6 +41,12 @@ do not know orderkit.
     ├── CarrierError                          a carrier refused or could not be reached
     │   ├── InvalidTrackingNumber (ValueError)  not a number this carrier issues
     │   └── CarrierConfigError (ValueError)     a carrier's data file is wrong; names the entry
+    ├── RenderError                           a receipt template could not be rendered
+    │   ├── TemplateMissing (LookupError)       no loader has a template of that name
+    │   ├── TemplateSyntaxInvalid               a template does not parse; names it and the line
+    │   ├── SandboxViolation                    a sandboxed template reached for internals
+    │   ├── RenderLimitExceeded                 output too large or rendering too slow
+    │   └── UnsafeSubject (ValueError)          a rendered subject holds CR or LF
     ├── IdempotencyConflict                   same key, different request
     ├── ConcurrencyConflict                   someone else changed it first (retryable)
     │   └── LeaseLost                         an outbox claim ran out and was taken over
@@ -74,6 +81,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidMessage",
     "InvalidStockAdjustment",
+    "InvalidTrackingLink",
     "InvalidTrackingNumber",
     "InvalidTransition",
     "LeaseLost",
@@ -87,15 +95,21 @@ __all__ = [
     "Overpayment",
     "PaymentError",
     "RefundExceedsPayment",
+    "RenderError",
+    "RenderLimitExceeded",
     "ReturnNotAllowed",
     "ReturnNotFound",
     "ReturnWindowClosed",
+    "SandboxViolation",
     "SchemaVersionError",
     "SelfApproval",
     "ShipmentNotFound",
     "StorageError",
+    "TemplateMissing",
+    "TemplateSyntaxInvalid",
     "TransientStorageError",
     "UnknownCurrency",
+    "UnsafeSubject",
     "ValidationError",
     "WebhookVerificationError",
 ]
@@ -437,6 +451,71 @@ class CarrierConfigError(CarrierError, ValueError):
         self.source = source
         self.path = path
         self.problem = problem
+
+
+class RenderError(OrderkitError):
+    """A receipt template could not be rendered; ``template`` names it."""
+
+    code = "render_error"
+
+    def __init__(self, template: str, message: str) -> None:
+        super().__init__(f"template {template!r}: {message}")
+        self.template = template
+
+
+class TemplateMissing(RenderError, LookupError):
+    """No loader in the chain has a template of this name."""
+
+    code = "template_missing"
+
+    def __init__(self, template: str) -> None:
+        super().__init__(
+            template,
+            "not found in any loader; add it to one of your loaders or check the name "
+            "(templates are named <kind>.subject.txt, <kind>.txt and <kind>.html)",
+        )
+
+
+class TemplateSyntaxInvalid(RenderError):
+    """A template does not parse; ``line`` is the 1-based line of the mistake."""
+
+    code = "template_syntax_invalid"
+
+    def __init__(self, template: str, line: int, message: str) -> None:
+        super().__init__(template, f"line {line}: {message}; fix the template and save it again")
+        self.line = line
+
+
+class SandboxViolation(RenderError):
+    """A sandboxed (merchant-edited) template tried to reach beyond the plain data it gets,
+    or used a value the receipt does not have."""
+
+    code = "sandbox_violation"
+
+
+class RenderLimitExceeded(RenderError):
+    """A sandboxed render produced more output, or ran longer, than the renderer allows."""
+
+    code = "render_limit_exceeded"
+
+
+class UnsafeSubject(RenderError, ValueError):
+    """A rendered subject contains a line break, which would let text into mail headers."""
+
+    code = "unsafe_subject"
+
+    def __init__(self, template: str) -> None:
+        super().__init__(
+            template,
+            "the rendered subject contains CR or LF; a subject is one line (check the "
+            "template and the order's data, e.g. a customer name with a line break)",
+        )
+
+
+class InvalidTrackingLink(ValidationError):
+    """A click-tracking link that was not signed with the host's secret: refuse to redirect."""
+
+    code = "invalid_tracking_link"
 
 
 class IdempotencyConflict(OrderkitError):

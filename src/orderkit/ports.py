@@ -26,6 +26,7 @@ from orderkit.money import Money
 from orderkit.notification import Message
 from orderkit.order import Address, Order
 from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery
+from orderkit.receipt import PersonalizationBlock
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "OutboxRepository",
     "Page",
     "PaymentsPort",
+    "PersonalizationProvider",
     "Sequences",
     "StockRepository",
     "Storage",
@@ -476,5 +478,21 @@ class PaymentsPort(Protocol):
 
         Raises:
             PaymentError: the provider refused the refund; nothing is recorded.
+        """
+        ...
+
+
+class PersonalizationProvider(Protocol):
+    """The host's personal touch on receipts: recommended products, a coupon, a thank-you."""
+
+    def blocks_for(self, order: Order, kind: str) -> Sequence[PersonalizationBlock]:
+        """The blocks to show on a receipt of ``kind`` (a :class:`ReceiptKind`) for ``order``.
+
+        Called while the notification is queued, inside the command's unit of work: keep it
+        fast and free of I/O that can fail, and return plain data. Return nothing to show
+        nothing.
+
+        Raises:
+            Nothing on purpose: an exception here fails the command that queued the receipt.
         """
         ...

@@ -9,7 +9,7 @@ name. ``structure(unstructure(x)) == x`` for every model, which the tests check.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -51,6 +51,8 @@ def make_converter() -> cattrs.Converter:
     converter.register_structure_hook(Decimal, lambda v, _: Decimal(v))
     converter.register_unstructure_hook(datetime, datetime.isoformat)
     converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
     converter.register_unstructure_hook(
         Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
     )

@@ -1,0 +1,288 @@
+"""The sandbox for merchant-edited templates (used by :mod:`orderkit.render`).
+
+jinja2's :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` keeps templates away from
+object internals and stops them mutating their data. This module adds what a shop needs on
+top: templates print data only, never objects; callables print as their names; a render has
+a deadline that loops and calls check; and operations that could build a huge value (``*``,
+``**``, ``%``, ``~``, ``str.format`` widths, the ``join``/``replace``/``center`` filters …)
+are refused *before* they run, because the output cap only sees text once it exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import re
+import string
+import time
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import jinja2
+import jinja2.sandbox
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.exceptions import SecurityError
+from jinja2.nodes import Concat
+
+from orderkit.errors import RenderLimitExceeded, SandboxViolation
+
+__all__ = ["LimitedSandbox", "check_output", "harden", "plain_only", "time_limit"]
+
+# The deadline and template name of the sandboxed render running in this thread (or task).
+_deadline: contextvars.ContextVar[tuple[float, str]] = contextvars.ContextVar(
+    "deadline", default=(0.0, "")
+)
+_BINOP_LIMIT_ITEMS = 100_000
+
+
+def _check_deadline() -> None:
+    limit, template = _deadline.get()
+    if limit and time.monotonic() > limit:
+        raise RenderLimitExceeded(template, "rendering took longer than max_render_seconds")
+
+
+class _TimedRange:
+    """``range`` for sandboxed templates: capped in size like jinja2's, and checking the
+    render deadline while a loop runs, so a loop that prints nothing still stops."""
+
+    def __init__(self, *args: int) -> None:
+        self._range = jinja2.sandbox.safe_range(*args)
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __iter__(self) -> Iterator[int]:
+        for value in self._range:
+            _check_deadline()
+            yield value
+
+
+# Sizes no receipt needs: checked *before* an operation builds something huge, because the
+# output cap only sees text once it exists.
+_MAX_INT_BITS = 4096
+_MAX_FORMAT_WIDTH = 1000
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_percent_format(fmt: Any) -> None:
+    """Refuse ``%`` formats with huge or ``*`` widths (``'%0999999999d' % 1``)."""
+    if isinstance(fmt, str) and "%" in fmt and not _percent_format_ok(str(fmt)):
+        raise SecurityError("format width too large for a template")
+
+
+@functools.lru_cache(maxsize=1024)  # the same messages are checked on every render
+def _percent_format_ok(fmt: str) -> bool:
+    for match in _PERCENT_SPEC.finditer(fmt):
+        for part in match.groups():
+            if part == "*" or (part and int(part) > _MAX_FORMAT_WIDTH):
+                return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _brace_format_ok(fmt: str) -> bool:
+    for _, _, spec, _ in string.Formatter().parse(fmt):
+        if spec and (
+            "{" in spec or any(int(n) > _MAX_FORMAT_WIDTH for n in re.findall(r"\d+", spec))
+        ):
+            return False
+    return True
+
+
+def _check_brace_format(fmt: str) -> None:
+    """Refuse ``str.format`` specs with huge or nested widths (``'{0:>999999999}'``)."""
+    if not _brace_format_ok(str(fmt)):
+        raise SecurityError("format width too large for a template")
+
+
+def _check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise SecurityError("a value too large for a template")
+
+
+class _CappedConcat(CodeGenerator):
+    """Compiles ``a ~ b`` to a join whose result is checked against the output cap, so
+    doubling a string in a loop stops long before it fills the memory."""
+
+    def visit_Concat(self, node: Concat, frame: Frame) -> None:
+        self.write("environment.capped(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
+class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """The immutable sandbox, also checking the deadline on every call and refusing values
+    too big to ever fit in a receipt: from ``*``, ``**``, ``%``, ``~``, ``str.format`` and
+    the filters that can multiply text."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+    code_generator_class = _CappedConcat
+    max_value_size = _BINOP_LIMIT_ITEMS
+
+    def capped(self, value: Any) -> Any:
+        if isinstance(value, str):
+            _check_size(len(value), self.max_value_size)
+        return value
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        _check_deadline()
+        if operator == "**" and isinstance(right, int):
+            bits = left.bit_length() if isinstance(left, int) else 1
+            if abs(right) > 64 or bits * abs(right) > _MAX_INT_BITS:
+                raise SecurityError("exponent too large for a template")
+        if operator == "*":
+            if isinstance(left, int) and isinstance(right, int):
+                _check_size(left.bit_length() + right.bit_length(), _MAX_INT_BITS)
+            for sized, count in ((left, right), (right, left)):
+                if isinstance(sized, (str, list, tuple)) and isinstance(count, int):
+                    _check_size(len(sized) * count, self.max_value_size)
+        if operator == "%":
+            _check_percent_format(left)
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is not None:
+            _check_brace_format(value.__self__)
+        return wrapped
+
+    def call(
+        __self,  # jinja2's own signature: no keyword argument of the call can clash
+        __context: jinja2.runtime.Context,
+        __obj: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        _check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+
+class _Global:
+    """A callable global of a sandboxed template that prints as its name, never as a Python
+    repr (which would show module and function names)."""
+
+    def __init__(self, name: str, function: Callable[..., Any]) -> None:
+        self._name = name
+        self._function = function
+        pass_arg = getattr(function, "jinja_pass_arg", None)
+        if pass_arg is not None:  # gettext wants the render context: keep jinja2's marker
+            self.jinja_pass_arg = pass_arg
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        for arg in args:  # gettext formats its message with %: same limits as the operator
+            _check_percent_format(arg)
+        return self._function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return self._name
+
+    __str__ = __repr__
+
+
+_PLAIN = (str, int, float, Decimal, list, tuple, dict, type(None), jinja2.Undefined)
+
+# What Python prints for objects that are not data: never in a merchant template's output.
+INTERNALS = (
+    "<function ",
+    "<class '",
+    "<module '",
+    "<built-in ",
+    "<bound method ",
+    " object at 0x",
+)
+
+
+def plain_only(value: Any) -> Any:
+    """``finalize`` of sandboxed templates: ``{{ }}`` prints data, never an object."""
+    if isinstance(value, _PLAIN):
+        return value
+    raise SecurityError(
+        f"a template may print text, numbers and the receipt's data, not a {type(value).__name__}"
+    )
+
+
+def _safe_string(value: Any) -> str:
+    """The ``string`` filter of sandboxed templates: refuses to stringify objects."""
+    return str(plain_only(value))
+
+
+# Filters whose numeric arguments size their output (``'x'|center(10**9)``).
+_SIZED_FILTERS = ("center", "indent", "wordwrap", "truncate", "batch", "slice", "round")
+
+
+def _capped_filters(filters: Mapping[str, Callable[..., Any]], limit: int) -> dict[str, Any]:
+    """Sandboxed versions of the builtin filters that can multiply text."""
+
+    def sized(name: str) -> Callable[..., Any]:
+        original = filters[name]
+
+        def check(*args: Any, **kwargs: Any) -> Any:
+            for arg in (*args[1:], *kwargs.values()):
+                if isinstance(arg, int) and not isinstance(arg, bool):
+                    _check_size(abs(arg), _MAX_FORMAT_WIDTH)
+            return original(*args, **kwargs)
+
+        return check
+
+    join, replace, format_ = filters["join"], filters["replace"], filters["format"]
+
+    def capped_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        items = list(value)
+        _check_size(sum(len(str(i)) for i in items) + len(d) * len(items), limit)
+        return join(eval_ctx, items, d, attribute)
+
+    def capped_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> Any:
+        _check_size(len(str(s)) + str(s).count(str(old)) * len(str(new)), limit)
+        return replace(eval_ctx, s, old, new, count)
+
+    def capped_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_percent_format(value)
+        return format_(value, *args, **kwargs)
+
+    capped_join.jinja_pass_arg = join.jinja_pass_arg  # type: ignore[attr-defined]
+    capped_replace.jinja_pass_arg = replace.jinja_pass_arg  # type: ignore[attr-defined]
+    result: dict[str, Any] = {name: sized(name) for name in _SIZED_FILTERS if name in filters}
+    result.update(join=capped_join, replace=capped_replace, format=capped_format)
+    return result
+
+
+def harden(env: jinja2.Environment, max_output_bytes: int) -> None:
+    """Finish a :class:`LimitedSandbox` once its gettext functions are installed: plain data
+    only, no lipsum (unbounded text), cycler or joiner (objects), a ``range`` that watches
+    the clock, callables that print as their names, filters that cannot multiply text."""
+    for name in ("lipsum", "cycler", "joiner"):
+        env.globals.pop(name, None)
+    env.globals["range"] = _TimedRange
+    for name, value in list(env.globals.items()):
+        if callable(value):
+            env.globals[name] = _Global(name, value)
+    env.filters["string"] = _safe_string
+    env.filters.update(_capped_filters(env.filters, max_output_bytes))
+    env.max_value_size = max_output_bytes  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def time_limit(template: str, seconds: float) -> Iterator[float]:
+    """Run a sandboxed render under a deadline; yields the deadline (``time.monotonic()``)."""
+    limit = time.monotonic() + seconds
+    token = _deadline.set((limit, template))
+    try:
+        yield limit
+    finally:
+        _deadline.reset(token)
+
+
+def check_output(template: str, output: str) -> None:
+    """The last line of defence: whatever path turned an object into text, its repr does
+    not reach a customer.
+
+    Raises:
+        SandboxViolation: ``output`` shows a Python repr.
+    """
+    for marker in INTERNALS:
+        if marker in output:
+            raise SandboxViolation(template, "the output would show Python internals")

@@ -1,0 +1,332 @@
+"""ReceiptNotifier: which events queue which receipts, and rendering queued receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from orderkit import OrderService
+from orderkit.errors import ValidationError
+from orderkit.events import NewEvent, RecordedEvent
+from orderkit.money import Money
+from orderkit.order import Order
+from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxStatus
+from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
+from orderkit.receipt_notifier import EVENT_KINDS, ReceiptNotifier
+from orderkit.render import ReceiptRenderer
+from orderkit.serialization import get_converter
+from receipt_fixtures import MERCHANT, T0, place, service
+
+
+@attrs.frozen
+class ShipmentException:  # the event type name is the contract, not the class
+    shipment_id: str
+    detail: str
+
+
+@attrs.frozen
+class PaymentReminderDue:
+    balance_due: str
+
+
+@attrs.frozen
+class ReturnApproved:
+    return_id: str
+
+
+class Coupons:
+    def blocks_for(self, order: Order, kind: str) -> Sequence[PersonalizationBlock]:
+        if kind != ReceiptKind.DELIVERED:
+            return ()
+        return (PersonalizationBlock(title="Thank you", coupon_code="COMEBACK"),)
+
+
+@pytest.fixture(scope="module")
+def renderer() -> ReceiptRenderer:
+    return ReceiptRenderer()
+
+
+def notifier(renderer: ReceiptRenderer, **options: Any) -> ReceiptNotifier:
+    return ReceiptNotifier(renderer=renderer, merchant=MERCHANT, **options)
+
+
+def new_events(recorded: Sequence[RecordedEvent]) -> list[NewEvent]:
+    return [NewEvent(e.stream, e.at, e.actor, e.reason, e.payload) for e in recorded]
+
+
+def last_command(svc: OrderService, order: Order, before: int) -> list[NewEvent]:
+    """The events of the order's most recent command(s): those after the first ``before``."""
+    return new_events(svc.history(order.id)[before:])
+
+
+def kinds(drafts: Sequence[OutboxDraft]) -> list[str]:
+    return [d.kind for d in drafts]
+
+
+def test_placing_an_order_queues_the_order_receipt(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    drafts = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    assert [ReceiptKind.ORDER_PLACED] == kinds(drafts)
+
+
+def test_the_receipt_goes_by_email_to_the_customer_in_the_orders_locale(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc, locale="zh_TW")
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    assert ("email", "mei@example.com", "zh_TW") == (draft.channel, draft.recipient, draft.locale)
+
+
+def test_a_customer_without_an_email_address_gets_no_email(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc, email="")
+    assert [] == notifier(renderer).notifications(order, last_command(svc, order, 0))
+
+
+def test_the_payload_is_the_receipt_snapshot(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    snapshot = get_converter().structure(dict(draft.payload), Receipt)
+    assert (order.number, order.total, ReceiptKind.ORDER_PLACED) == (
+        snapshot.order_number,
+        snapshot.total,
+        snapshot.kind,
+    )
+
+
+def test_paying_in_full_queues_the_payment_receipt(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    before = len(svc.history(order.id))
+    paid = svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    drafts = notifier(renderer).notifications(paid, last_command(svc, paid, before))
+    assert [ReceiptKind.PAYMENT_RECEIVED] == kinds(drafts)
+
+
+def test_a_partial_payment_queues_nothing(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    before = len(svc.history(order.id))
+    half = order.total.split(2)[0]
+    paid = svc.pay(order.id, half, reference="p-1", actor="psp")
+    assert [] == notifier(renderer).notifications(paid, last_command(svc, paid, before))
+
+
+def test_shipping_queues_the_shipped_receipt(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    before = len(svc.history(order.id))
+    shipped = svc.ship(order.id, carrier="sf-express", tracking_number="SF1")
+    drafts = notifier(renderer).notifications(shipped, last_command(svc, shipped, before))
+    assert [ReceiptKind.SHIPPED] == kinds(drafts)
+
+
+def test_delivery_queues_the_delivered_receipt_with_the_providers_blocks(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    svc.ship(order.id, carrier="sf-express", tracking_number="SF1")
+    before = len(svc.history(order.id))
+    delivered = svc.deliver(order.id)
+    events = last_command(svc, delivered, before)
+    (draft,) = notifier(renderer, personalization=Coupons()).notifications(delivered, events)
+    snapshot = get_converter().structure(dict(draft.payload), Receipt)
+    assert (ReceiptKind.DELIVERED, "COMEBACK") == (draft.kind, snapshot.blocks[0].coupon_code)
+
+
+def test_cancelling_queues_the_closed_receipt(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    before = len(svc.history(order.id))
+    closed = svc.cancel(order.id, actor="customer", reason="changed my mind")
+    drafts = notifier(renderer).notifications(closed, last_command(svc, closed, before))
+    assert [ReceiptKind.ORDER_CLOSED] == kinds(drafts)
+
+
+def test_a_full_refund_queues_one_closed_receipt_not_a_refund_receipt_too(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    before = len(svc.history(order.id))
+    refunded = svc.refund(
+        order.id, order.total, reference="r-1", reason="out of stock", actor="ops"
+    )
+    drafts = notifier(renderer).notifications(refunded, last_command(svc, refunded, before))
+    assert [ReceiptKind.ORDER_CLOSED] == kinds(drafts)
+
+
+def test_a_partial_refund_queues_the_refund_receipt(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    before = len(svc.history(order.id))
+    half = order.total.split(2)[0]
+    refunded = svc.refund(order.id, half, reference="r-1", reason="damaged cup", actor="ops")
+    drafts = notifier(renderer).notifications(refunded, last_command(svc, refunded, before))
+    assert [ReceiptKind.REFUND_ISSUED] == kinds(drafts)
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        (ShipmentException("s-1", "Address incomplete"), ReceiptKind.LOGISTICS_EXCEPTION),
+        (PaymentReminderDue("55.72"), ReceiptKind.PAYMENT_REMINDER),
+        (ReturnApproved("ret-1"), ReceiptKind.RETURN_APPROVED),
+    ],
+)
+def test_events_from_other_parts_are_matched_by_type_name(
+    renderer: ReceiptRenderer, payload: object, kind: str
+) -> None:
+    order = place(service())
+    event = NewEvent(f"order:{order.id}", T0, "system", "", payload)
+    assert [kind] == kinds(notifier(renderer).notifications(order, [event]))
+
+
+def test_a_logistics_exception_receipt_carries_the_carriers_detail(
+    renderer: ReceiptRenderer,
+) -> None:
+    order = place(service())
+    event = NewEvent("order:x", T0, "system", "", ShipmentException("s-1", "Address incomplete"))
+    (draft,) = notifier(renderer).notifications(order, [event])
+    assert "Address incomplete" == draft.payload["detail"]
+
+
+def test_unrelated_events_queue_nothing(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    before = len(svc.history(order.id))
+    tagged = svc.add_tag(order.id, "vip", actor="ops")
+    assert [] == notifier(renderer).notifications(tagged, last_command(svc, tagged, before))
+
+
+def test_kinds_the_host_turned_off_are_not_queued(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    quiet = notifier(renderer, kinds=frozenset({ReceiptKind.SHIPPED}))
+    assert [] == quiet.notifications(order, last_command(svc, order, 0))
+
+
+def test_every_channel_with_a_recipient_gets_a_draft(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    channels = {
+        "email": lambda o: o.customer.email,
+        "webhook": lambda o: "crm",
+        "sms": lambda o: "",
+    }
+    drafts = notifier(renderer, channels=channels).notifications(order, last_command(svc, order, 0))
+    assert [("email", "mei@example.com"), ("webhook", "crm")] == [
+        (d.channel, d.recipient) for d in drafts
+    ]
+
+
+def test_receipt_numbers_and_dedup_keys_are_stable_and_unique_per_order_and_kind(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc)
+    placed_events = last_command(svc, order, 0)
+    first = notifier(renderer).notifications(order, placed_events)
+    again = notifier(renderer).notifications(order, placed_events)
+    paid = svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    later = notifier(renderer).notifications(paid, last_command(svc, paid, len(placed_events)))
+    keys = [d.dedup_key for d in first + later]
+    numbers = [d.payload["receipt_number"] for d in first + later]
+    assert (first, len(set(keys)), len(set(numbers))) == (again, 2, 2)
+
+
+def entry(draft: OutboxDraft, entry_id: str = "ent-1") -> OutboxEntry:
+    return OutboxEntry(
+        entry_id=entry_id,
+        kind=draft.kind,
+        channel=draft.channel,
+        recipient=draft.recipient,
+        locale=draft.locale,
+        payload=draft.payload,
+        order_id=draft.order_id,
+        dedup_key=draft.dedup_key,
+        status=OutboxStatus.SENDING,
+        attempts=1,
+        created_at=T0,
+        next_attempt_at=T0 + timedelta(seconds=1),
+    )
+
+
+def test_a_queued_receipt_renders_into_a_message_in_its_locale(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc, locale="ja_JP")
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    message = notifier(renderer).render(entry(draft))
+    assert (f"ご注文確認 {order.number}", "ja", "ent-1", draft.dedup_key) == (
+        message.subject,
+        message.locale,
+        message.message_id,
+        message.dedup_key,
+    )
+
+
+def test_a_rendered_message_carries_the_payload_as_data(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    assert draft.payload == notifier(renderer).render(entry(draft)).data
+
+
+def test_an_entry_whose_payload_is_not_a_receipt_is_refused(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    broken = attrs.evolve(draft, payload={"hello": "world"})
+    with pytest.raises(ValidationError) as info:
+        notifier(renderer).render(entry(broken))
+    assert "payload" == info.value.field
+
+
+def test_a_refund_receipt_states_the_amount_of_this_refund(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    svc.refund(order.id, Money("10.00", "USD"), reference="r-1", reason="late", actor="ops")
+    before = len(svc.history(order.id))
+    second = svc.refund(order.id, Money("4.00", "USD"), reference="r-2", reason="dent", actor="ops")
+    (draft,) = notifier(renderer).notifications(second, last_command(svc, second, before))
+    text = notifier(renderer).render(entry(draft)).text
+    assert ("$4.00" in text, "$14.00" in text) == (True, True)  # this refund, and the total
+
+
+def test_a_queued_receipt_keeps_the_regional_formats_of_the_orders_locale(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc, locale="en_GB")
+    (draft,) = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    message = notifier(renderer).render(entry(draft))
+    assert ("en", True) == (message.locale, "23 Nov 2026" in message.text)
+
+
+@attrs.frozen
+class ParcelLost:
+    shipment_id: str
+    detail: str
+
+
+def test_a_host_maps_its_own_events_to_receipt_kinds(renderer: ReceiptRenderer) -> None:
+    order = place(service())
+    kinds_by_event = {**EVENT_KINDS, "ParcelLost": ReceiptKind.LOGISTICS_EXCEPTION}
+    event = NewEvent(f"order:{order.id}", T0, "carrier", "", ParcelLost("s-1", "Lost in transit"))
+    drafts = notifier(renderer, event_kinds=kinds_by_event).notifications(order, [event])
+    assert [ReceiptKind.LOGISTICS_EXCEPTION] == kinds(drafts)
