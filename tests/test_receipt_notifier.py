@@ -330,3 +330,10 @@ def test_a_host_maps_its_own_events_to_receipt_kinds(renderer: ReceiptRenderer) 
     event = NewEvent(f"order:{order.id}", T0, "carrier", "", ParcelLost("s-1", "Lost in transit"))
     drafts = notifier(renderer, event_kinds=kinds_by_event).notifications(order, [event])
     assert [ReceiptKind.LOGISTICS_EXCEPTION] == kinds(drafts)
+
+
+def test_every_event_the_notifier_listens_for_is_a_registered_event_type() -> None:
+    from orderkit.events import EVENT_TYPES
+    from orderkit.receipt_notifier import EVENT_KINDS
+
+    assert [] == sorted(set(EVENT_KINDS) - set(EVENT_TYPES))
