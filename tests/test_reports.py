@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import attrs
 import pytest
 
 from _outbox_support import START, EmailNotifier, RecordingChannel, draft
@@ -11,6 +12,7 @@ from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.dispatch import Dispatcher, JsonRenderer, RetryPolicy
 from orderkit.errors import ValidationError
+from orderkit.outbox import OutboxQuery
 from orderkit.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.service import OrderService
 
@@ -156,3 +158,37 @@ kind          locale   queued  sent  dead  pending  opened  open rate  clicked  
 order_placed  en            4     4     0        0       2      50.0%        1       25.0%  3.0s  1m30s  2h00m
 shipped       zh_Hans       1     0     1        0       0          -        0           -     -      -      -"""  # noqa: E501
     assert expected == report.format()
+
+
+class EmailAndArchive(EmailNotifier):
+    """Queues each receipt twice: to the customer's email and to the shop's archive."""
+
+    def notifications(self, order, events):  # type: ignore[no-untyped-def]
+        drafts = super().notifications(order, events)
+        return drafts + [attrs.evolve(d, channel="archive", recipient=order.number) for d in drafts]
+
+
+def test_a_channel_filter_counts_only_that_channels_messages(
+    storage: MemoryStorage, clock: FixedClock
+) -> None:
+    svc = OrderService(storage, clock=clock, ids=SequentialIds("id-"), notifier=EmailAndArchive())
+    svc.receive_stock("MUG", 10, actor="warehouse")
+    order = svc.place(draft(("MUG", 1)))
+    clock.advance(timedelta(seconds=5))
+    Dispatcher(
+        storage,
+        [RecordingChannel("email"), RecordingChannel("archive")],
+        JsonRenderer(),
+        clock=clock,
+    ).dispatch_pending()
+    with storage.reader() as uow:
+        [email] = [
+            e for e in uow.outbox.find(OutboxQuery(order_id=order.id)).items if e.channel == "email"
+        ]
+    svc.record_receipt_open(email.entry_id)
+    everything = receipt_report(storage).row("order_placed", "en")
+    emailed = receipt_report(storage, channel="email").row("order_placed", "en")
+    assert ((2, 0.5), (1, 1.0)) == (
+        (everything.sent, everything.open_rate) if everything else None,
+        (emailed.sent, emailed.open_rate) if emailed else None,
+    )

@@ -24,6 +24,23 @@ def require_utc(field: str, value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def describe_duration(value: timedelta) -> str:
+    """A duration as people write it in a log: ``7 days``, ``36 hours``, ``90 minutes``.
+
+    The largest unit that measures it exactly is used; a duration under a minute is given in
+    seconds.
+
+    >>> describe_duration(timedelta(days=7)), describe_duration(timedelta(hours=36))
+    ('7 days', '36 hours')
+    """
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
+
+
 class SystemClock:
     """The real time, in UTC."""
 

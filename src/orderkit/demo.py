@@ -1,13 +1,21 @@
-"""``orderkit demo``: a small shop's day, on the embedded SQLite default.
+"""``orderkit demo``: a small tea shop's trading fortnight, on the embedded SQLite default.
 
-It stocks a catalog, takes orders from several channels in several currencies and locales,
-pays, ships (all at once and in parts), delivers, completes, cancels one, lets one unpaid
-order expire, edits one with an approval, and prints a summary. Each run is one more trading
-day in the same shop file, so running it again in the same folder works and adds to it.
+It stocks a catalog and takes orders from several channels in several currencies and
+locales, with shipping fees quoted by the table-rate carrier. It edits one order with an
+approval, takes payments, ships parcels booked with the simulated carrier (one of them goes
+astray: a logistics exception) and one with a merchant-entered UPS number, feeds the
+carrier's tracking into the orders until they are delivered, lets one buyer confirm receipt
+and the rest complete automatically, handles a return with a refund and an exchange, reminds
+and expires an unpaid order and cancels another. Every customer message goes through the
+outbox: each is written as an ``.eml`` file, and each receipt also as text and HTML.
+
+Each run is one more fortnight in the same shop file, so running it again in the same folder
+works and adds to it.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
@@ -15,11 +23,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+import attrs
+
+from orderkit.adapters.carriers import ManualCarrier, SimulatedCarrier, TableRateCarrier
+from orderkit.adapters.carriers.table_rate import example_rate_table
+from orderkit.adapters.notify import FileChannel
 from orderkit.adapters.sqlite import SQLiteStorage
+from orderkit.aftersales import Disposition, ReturnKind
 from orderkit.clock import FixedClock
-from orderkit.events import EditApplied, RecordedEvent, StatusChanged
+from orderkit.dispatch import Dispatcher
+from orderkit.events import (
+    EditApplied,
+    NotificationQueued,
+    NotificationSent,
+    RecordedEvent,
+    RefundIssued,
+    ShipmentException,
+    StatusChanged,
+    TrackingUpdated,
+)
 from orderkit.lifecycle import OrderStatus
 from orderkit.money import Money
+from orderkit.notification import Message
 from orderkit.order import (
     Address,
     Adjustment,
@@ -30,39 +55,69 @@ from orderkit.order import (
     Order,
     OrderDraft,
     SalesChannel,
+    Shipment,
 )
+from orderkit.outbox import OutboxQuery
+from orderkit.receipt import Merchant, PersonalizationBlock, PersonalizationItem
+from orderkit.receipt_notifier import ReceiptNotifier, customer_email
+from orderkit.render import ReceiptRenderer
+from orderkit.reports import receipt_report
 from orderkit.service import OrderService
+from orderkit.shipping import Parcel
+from orderkit.tracking import TrackingLinks
 
 __all__ = ["run_demo"]
 
 FIRST_DAY = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+RUN_LENGTH = timedelta(days=14)
 VAT = {"CNY": Decimal("0.13"), "EUR": Decimal("0.19"), "JPY": Decimal("0.10"), "USD": Decimal(0)}
 
-# sku: (name, location, {currency: (price, cost)})
-CATALOG: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
+MERCHANT = Merchant(
+    name="Jade Leaf Tea House 玉叶茶舍",
+    email="hello@jadeleaf.example",
+    phone="+86 571 8888 0000",
+    url="https://jadeleaf.example",
+)
+WAREHOUSE = Address(
+    "Jade Leaf Tea House", "龙井路 1 号", "杭州", "CN", region="浙江", postal_code="310013"
+)
+# Where the host would serve the open pixel and the click redirect (see docs/receipts.md).
+TRACKING = TrackingLinks(
+    open_base="https://jadeleaf.example/r/open",
+    click_base="https://jadeleaf.example/r/click",
+    secret="demo-secret-not-for-production",
+)
+
+# sku: (name, location, grams, {currency: (price, cost)})
+CATALOG: dict[str, tuple[str, str, int, dict[str, tuple[str, str]]]] = {
     "TEA-LJ-250": (
         "Longjing green tea 250 g",
         "hangzhou",
+        300,
         {"CNY": ("128.00", "61.00"), "USD": ("24.00", "9.50"), "EUR": ("21.90", "9.00")},
     ),
     "MUG-CEL-01": (
         "Celadon mug",
         "hangzhou",
+        450,
         {"CNY": ("89.00", "30.00"), "USD": ("16.50", "5.20"), "JPY": ("2400", "800")},
     ),
     "POT-YX-02": (
         "Yixing clay teapot",
         "hangzhou",
+        900,
         {"CNY": ("699.00", "260.00"), "EUR": ("119.00", "45.00"), "JPY": ("15800", "5200")},
     ),
     "SET-GF-06": (
         "Gongfu tea set, 6 pieces",
         "rotterdam",
+        2100,
         {"EUR": ("64.50", "27.00"), "USD": ("69.00", "28.00")},
     ),
     "TOWEL-LN": (
         "Linen tea towel",
         "rotterdam",
+        120,
         {"EUR": ("12.00", "3.10"), "USD": ("13.00", "3.30"), "JPY": ("1500", "420")},
     ),
 }
@@ -98,8 +153,48 @@ CUSTOMERS = {
 }
 
 
+class ReceiptArchive:
+    """A notification channel that files each receipt as plain text and HTML.
+
+    A host-style channel: anything with a ``name`` and ``send(message)`` is one. The dedup
+    key names the files, so a message sent again overwrites its copy instead of adding one.
+    """
+
+    name = "archive"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: Message) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{message.recipient}-{message.kind}-{message.locale}"
+        (self.folder / f"{stem}.txt").write_text(message.text, encoding="utf-8")
+        if message.html is not None:
+            (self.folder / f"{stem}.html").write_text(message.html, encoding="utf-8")
+
+
+class RecommendTeaware:
+    """The shop's personalization: a matching mug with every receipt, a coupon after delivery."""
+
+    def blocks_for(self, order: Order, kind: str) -> list[PersonalizationBlock]:
+        if kind == "delivered":
+            return [
+                PersonalizationBlock(
+                    title="Thank you / 谢谢", text="10% off your next order", coupon_code="JADE10"
+                )
+            ]
+        if kind != "order_placed" or order.currency != "CNY":
+            return []
+        mug = PersonalizationItem(
+            "Celadon mug",
+            url="https://jadeleaf.example/p/MUG-CEL-01",
+            price=Money("89.00", "CNY"),
+        )
+        return [PersonalizationBlock(title="Pairs well with your tea", products=(mug,))]
+
+
 def _line(sku: str, quantity: int, currency: str) -> LineDraft:
-    name, location, prices = CATALOG[sku]
+    name, location, grams, prices = CATALOG[sku]
     price, cost = prices[currency]
     return LineDraft(
         sku,
@@ -108,6 +203,7 @@ def _line(sku: str, quantity: int, currency: str) -> LineDraft:
         Money(price, currency),
         unit_cost=Money(cost, currency),
         tax_rate=VAT[currency],
+        weight_grams=grams,
         location=location,
     )
 
@@ -121,14 +217,12 @@ def _draft(
     tags: tuple[str, ...] = (),
     group: str | None = None,
     discount: Adjustment | None = None,
-    shipping: str | None = None,
+    shipping: Money | None = None,
 ) -> OrderDraft:
     customer, address, locale = CUSTOMERS[who]
     adjustments = [discount] if discount else []
-    if shipping:
-        adjustments.append(
-            Adjustment(AdjustmentKind.SHIPPING, "Shipping", amount=Money(shipping, currency))
-        )
+    if shipping is not None and not shipping.is_zero:
+        adjustments.append(Adjustment(AdjustmentKind.SHIPPING, "Shipping", amount=shipping))
     return OrderDraft(
         customer=customer,
         shipping_address=address,
@@ -141,10 +235,6 @@ def _draft(
         group=group,
         locale=locale,
     )
-
-
-def _money(amount: Money, locale: str = "en_US") -> str:
-    return amount.format(locale)
 
 
 class _Printer:
@@ -160,8 +250,29 @@ class _Printer:
         self("─" * len(text))
 
 
+@attrs.define
+class _Shop:
+    """Everything one run works with."""
+
+    service: OrderService
+    clock: FixedClock
+    say: _Printer
+    run: str
+    folder: Path
+    dispatcher: Dispatcher
+    rates: TableRateCarrier
+    parcels: SimulatedCarrier
+    manual: ManualCarrier
+    astray: dict[str, str] = attrs.field(factory=dict)  # order number -> scenario
+
+    def dispatch(self) -> None:
+        """What a worker would do every minute: deliver what the outbox holds."""
+        while self.dispatcher.dispatch_pending(limit=200).claimed:
+            pass
+
+
 def run_demo(directory: Path, out: TextIO) -> int:
-    """Run one trading day of the demo shop in ``directory``; return a process exit code."""
+    """Run one trading fortnight of the demo shop in ``directory``; return an exit code."""
     started = time.perf_counter()
     say = _Printer(out)
     directory.mkdir(parents=True, exist_ok=True)
@@ -171,48 +282,80 @@ def run_demo(directory: Path, out: TextIO) -> int:
         with storage.unit_of_work() as uow:
             day = uow.sequences.next("demo-day")
             uow.commit()
-        clock = FixedClock(FIRST_DAY + timedelta(days=day - 1))
-        service = OrderService(storage, clock=clock)
-        say(f"orderkit demo — a tea shop's trading day {day}, on SQLite")
+        clock = FixedClock(FIRST_DAY + RUN_LENGTH * (day - 1))
+        astray: dict[str, str] = {}
+        notifier = ReceiptNotifier(
+            renderer=ReceiptRenderer(timezone="Asia/Shanghai", tracking=TRACKING),
+            merchant=MERCHANT,
+            channels={"email": customer_email, "archive": lambda order: order.number},
+            personalization=RecommendTeaware(),
+            estimate_ship_date=lambda order: (order.created_at + timedelta(days=1)).date(),
+        )
+        service = OrderService(storage, clock=clock, notifier=notifier)
+        mail = FileChannel(directory / "mail", name="email", clock=clock)
+        dispatcher = Dispatcher(
+            storage, [mail, ReceiptArchive(directory / "receipts")], notifier, clock=clock
+        )
+        shop = _Shop(
+            service=service,
+            clock=clock,
+            say=say,
+            run=f"d{day}",
+            folder=directory,
+            dispatcher=dispatcher,
+            rates=TableRateCarrier(example_rate_table(), clock=clock),
+            parcels=SimulatedCarrier(
+                clock, scenario=lambda reference: astray.get(reference, "normal")
+            ),
+            manual=ManualCarrier(),
+            astray=astray,
+        )
+        say(f"orderkit demo — a tea shop's trading fortnight {day}, on SQLite")
         say(f"shop database: {db.resolve()}")
-        _trade(service, clock, say, f"day{day}")
-        _summarise(service, say)
+        orders = _take_orders(shop)
+        _ship_and_track(shop, orders)
+        _after_sales(shop, orders)
+        _summarise(shop)
     finally:
         storage.close()
     say()
-    say(f"done in {time.perf_counter() - started:.2f} s. Run it again for another day.")
+    say(f"done in {time.perf_counter() - started:.2f} s. Run it again for another fortnight.")
     return 0
 
 
-def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) -> None:
+def _take_orders(shop: _Shop) -> dict[str, Order]:
+    service, clock, say = shop.service, shop.clock, shop.say
     say.heading("Stock arrives")
-    for sku, (name, location, _) in CATALOG.items():
+    for sku, (name, location, _, _) in CATALOG.items():
         level = service.receive_stock(
             sku, 40, location=location, actor="warehouse", reason="purchase order"
         )
         service.set_low_stock_threshold(sku, 25, location=location)
         say(f"  {sku:<11} {name:<26} +40 at {location:<10} on hand {level.on_hand}")
 
-    say.heading("Orders come in")
+    say.heading("Orders come in (shipping quoted by the table-rate carrier for CNY orders)")
+    lin_lines = [("TEA-LJ-250", 2), ("MUG-CEL-01", 2)]
+    chen_lines = [("POT-YX-02", 1)]
     drafts: dict[str, OrderDraft] = {
         "lin": _draft(
             "lin",
             SalesChannel.APP,
             "CNY",
-            [("TEA-LJ-250", 2), ("MUG-CEL-01", 2)],
+            lin_lines,
             tags=("gift",),
             group="east-china",
             discount=Adjustment(
                 AdjustmentKind.COUPON, "Double 11", amount=Money("20.00", "CNY"), code="D11"
             ),
+            shipping=_quote(shop, "lin", lin_lines),
         ),
         "chen": _draft(
             "chen",
             SalesChannel.MARKETPLACE,
             "CNY",
-            [("POT-YX-02", 1)],
+            chen_lines,
             group="taiwan",
-            shipping="25.00",
+            shipping=_quote(shop, "chen", chen_lines),
         ),
         "sato": _draft(
             "sato",
@@ -220,7 +363,7 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
             "JPY",
             [("POT-YX-02", 1), ("TOWEL-LN", 3)],
             group="japan",
-            shipping="800",
+            shipping=Money("800", "JPY"),
         ),
         "anna": _draft(
             "anna",
@@ -230,13 +373,22 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
             tags=("urgent",),
             group="eu",
             discount=Adjustment(AdjustmentKind.DISCOUNT, "Welcome 10%", percent=Decimal("10")),
-            shipping="4.90",
+            shipping=Money("4.90", "EUR"),
         ),
         "sam": _draft(
-            "sam", SalesChannel.POS, "USD", [("MUG-CEL-01", 4), ("TOWEL-LN", 2)], group="us-west"
+            "sam",
+            SalesChannel.POS,
+            "USD",
+            [("MUG-CEL-01", 4), ("TOWEL-LN", 2)],
+            group="us-west",
         ),
         "sam-later": _draft(
-            "sam", SalesChannel.WEB, "USD", [("SET-GF-06", 2)], group="us-west", shipping="9.00"
+            "sam",
+            SalesChannel.WEB,
+            "USD",
+            [("SET-GF-06", 2)],
+            group="us-west",
+            shipping=Money("9.00", "USD"),
         ),
         "anna-unpaid": _draft("anna", SalesChannel.WEB, "EUR", [("TOWEL-LN", 2)], group="eu"),
         "lin-unpaid": _draft(
@@ -247,16 +399,15 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
     for key, draft in drafts.items():
         clock.advance(timedelta(minutes=7))
         order = service.place(
-            draft, actor=f"{draft.channel}-checkout", idempotency_key=f"{run}-{key}"
+            draft, actor=f"{draft.channel}-checkout", idempotency_key=f"{shop.run}-{key}"
         )
         placed[key] = order
-        locale = draft.locale
         say(
             f"  {order.number}  {order.channel:<11} {order.customer.name:<22} "
-            f"{_money(order.total, locale):>14}  {order.status}"
+            f"{order.total.format(draft.locale):>14}  {order.status}"
         )
 
-    say.heading("Payments, a price edit with approval, shipping")
+    say.heading("A price edit with approval, payments")
     # A phone call: the marketplace price for Chen's teapot was wrong. Mei asks, Jun approves.
     chen = placed["chen"]
     edited = service.request_edit(
@@ -265,64 +416,202 @@ def _trade(service: OrderService, clock: FixedClock, say: _Printer, run: str) ->
         actor="mei@teashop",
         reason="matched the marketplace promotion price",
     )
-    edit = edited.pending_edits[0]
     chen = service.approve_edit(
-        chen.id, edit.edit_id, actor="jun@teashop", reason="promo confirmed"
+        chen.id, edited.pending_edits[0].edit_id, actor="jun@teashop", reason="promo confirmed"
     )
     say(
-        f"  {chen.number}: price of L1 changed to {_money(chen.lines[0].unit_price, 'zh_Hant_TW')} "
-        f"(asked by mei, approved by jun); total now {_money(chen.total, 'zh_Hant_TW')}"
+        f"  {chen.number}: price of L1 changed to "
+        f"{chen.lines[0].unit_price.format('zh_Hant_TW')} (asked by mei, approved by jun); "
+        f"total now {chen.total.format('zh_Hant_TW')}"
     )
     placed["chen"] = chen
-
     for key in ("lin", "chen", "sato", "anna", "sam", "sam-later"):
         order = placed[key]
         clock.advance(timedelta(minutes=3))
         placed[key] = service.pay(
-            order.id, order.balance_due, reference=f"psp-{run}-{key}", method="card"
+            order.id, order.balance_due, reference=f"psp-{shop.run}-{key}", method="card"
         )
-        say(f"  {order.number}: paid {_money(order.total, order.locale)}")
+        say(f"  {order.number}: paid {order.total.format(order.locale)}")
+    shop.dispatch()
+    return placed
 
+
+def _quote(shop: _Shop, who: str, lines: list[tuple[str, int]]) -> Money:
+    """The cheapest table-rate price for the goods, free above the table's threshold."""
+    _, address, _ = CUSTOMERS[who]
+    grams = sum(CATALOG[sku][2] * quantity for sku, quantity in lines)
+    value = Money.sum((_line(sku, qty, "CNY").unit_price * qty for sku, qty in lines), "CNY")
+    quotes = shop.rates.quote(WAREHOUSE, address, [Parcel(grams)], order_value=value)
+    return quotes[0].amount
+
+
+def _ship_and_track(shop: _Shop, placed: dict[str, Order]) -> None:
+    service, clock, say = shop.service, shop.clock, shop.say
+    say.heading("Shipping: parcels booked with the simulated carrier, one typed in by hand")
     clock.advance(timedelta(hours=2))
-    for key in ("lin", "chen", "sato", "sam"):
-        order = placed[key]
-        placed[key] = service.ship(
-            order.id, carrier="sf-express", tracking_number=f"SF{run}{key}".upper()
+    shop.astray[placed["sato"].number] = "exception"  # the courier will not find the door
+    for key in ("lin", "chen", "sato"):
+        order = service.ship_with(
+            placed[key].id,
+            shop.parcels,
+            origin=WAREHOUSE,
+            service="standard",
+            actor="warehouse",
         )
-        say(f"  {order.number}: shipped")
-    anna = placed["anna"]
-    placed["anna"] = service.ship(anna.id, {"L1": 1}, carrier="dhl", tracking_number=f"DHL-{run}-1")
-    say(f"  {anna.number}: gongfu set shipped first, tea to follow ({placed['anna'].status})")
+        placed[key] = order
+        say(f"  {order.number}: {_parcels(order)}")
+    anna = service.ship_with(
+        placed["anna"].id,
+        shop.parcels,
+        {"L1": 1},
+        origin=WAREHOUSE,
+        service="express",
+        actor="warehouse",
+    )
+    placed["anna"] = anna
+    say(f"  {anna.number}: gongfu set first, tea to follow ({anna.status}): {_parcels(anna)}")
+    # The POS order leaves with a UPS label printed at the counter; the number is checked.
+    ups = shop.manual.label("ups", "1Z999AA10123456784")
+    placed["sam"] = service.ship(placed["sam"].id, label=ups, actor="pos-counter")
+    say(f"  {placed['sam'].number}: {_parcels(placed['sam'])} (entered by hand, check digit ok)")
+    shop.dispatch()
 
-    say.heading("Delivery, completion, a cancellation and an expiry")
-    clock.advance(timedelta(days=2))
-    for key in ("lin", "chen", "sam"):
-        placed[key] = service.deliver(placed[key].id, actor="carrier")
-    placed["lin"] = service.complete(placed["lin"].id, actor="lin (confirmed receipt)")
-    placed["chen"] = service.complete(placed["chen"].id, actor="auto-confirm")
-    say(f"  {placed['lin'].number}, {placed['chen'].number}: delivered and completed (交易成功)")
-    say(f"  {placed['sam'].number}: delivered, waiting for the buyer to confirm")
+    say.heading("Tracking: the carrier's updates drive the orders")
+    clock.advance(timedelta(hours=20))
+    placed["anna"] = service.ship_with(
+        placed["anna"].id, shop.parcels, origin=WAREHOUSE, service="standard", actor="warehouse"
+    )
+    say(f"  {anna.number}: the tea ships too ({placed['anna'].status})")
+    shop.dispatch()
+    for _ in range(8):  # every twelve hours the tracking job asks the carrier
+        clock.advance(timedelta(hours=12))
+        _poll_tracking(shop, placed)
+    sato = service.get(placed["sato"].id)
+    for event in service.history(sato.id):
+        if isinstance(event.payload, ShipmentException):
+            say(
+                f"  {sato.number}: logistics exception at {event.payload.event.location}: "
+                f"{event.payload.event.carrier_text} (customer told, order flagged)"
+            )
+    for key in ("lin", "chen", "sato", "anna"):
+        order = service.get(placed[key].id)
+        placed[key] = order
+        say(f"  {order.number}: {order.status:<11} {_parcels(order)}")
+    placed["sam"] = service.deliver(placed["sam"].id, actor="pos-counter")
+    say(f"  {placed['sam'].number}: {placed['sam'].status} (UPS confirmed by phone)")
+
+
+def _poll_tracking(shop: _Shop, placed: dict[str, Order]) -> None:
+    """What a host's tracking job does: ask the carrier about every parcel still on its way,
+    hand every update to orderkit (updates it has seen change nothing), send what that
+    queued."""
+    for order in placed.values():
+        for shipment in shop.service.get(order.id).shipments:
+            if shipment.carrier == shop.parcels.code and shipment.delivered_at is None:
+                events = shop.parcels.track(shipment.tracking_number)
+                shop.service.ingest_tracking_batch(events)
+    shop.dispatch()
+
+
+def _parcels(order: Order) -> str:
+    return "; ".join(
+        f"{s.carrier} {s.tracking_number} ({_parcel_state(s)})" for s in order.shipments
+    )
+
+
+def _parcel_state(shipment: Shipment) -> str:
+    return shipment.tracking_status or ("delivered" if shipment.delivered_at else "shipped")
+
+
+def _after_sales(shop: _Shop, placed: dict[str, Order]) -> None:
+    service, clock, say = shop.service, shop.clock, shop.say
+    say.heading("After-sales: a return with a refund, an exchange")
+    clock.advance(timedelta(days=1))
+    # Anna sends one tin of tea back. Her order had a 10% discount and a shipping fee; the
+    # refund is that tin's share of what she paid, to the cent.
+    anna = service.request_return(
+        placed["anna"].id, {"L2": 1}, reason="tin arrived dented", actor="anna"
+    )
+    ret = anna.returns[-1]
+    service.approve_return(anna.id, ret.return_id, actor="mei@teashop")
+    service.receive_return(
+        anna.id, ret.return_id, Disposition.WRITE_OFF, actor="warehouse", reason="dented"
+    )
+    anna = service.refund_return(
+        anna.id, ret.return_id, reference=f"psp-refund-{shop.run}-anna", reason="dented tin"
+    )
+    refund = anna.refunds[-1].amount
+    say(
+        f"  {anna.number}: 1 tin returned and written off; refunded {refund.format('de_DE')} "
+        f"of the {anna.total.format('de_DE')} paid; order stays {anna.status}"
+    )
+    # Sato wants a different colour of towel: an exchange ships a replacement parcel.
+    sato = service.request_return(
+        placed["sato"].id,
+        {"L2": 1},
+        kind=ReturnKind.EXCHANGE,
+        reason="wrong colour",
+        actor="sato",
+    )
+    swap = sato.returns[-1]
+    service.approve_return(sato.id, swap.return_id, actor="mei@teashop")
+    service.receive_return(sato.id, swap.return_id, actor="warehouse")
+    label = shop.parcels.create_shipment(
+        WAREHOUSE,
+        sato.shipping_address,
+        [Parcel(CATALOG["TOWEL-LN"][2])],
+        service="standard",
+        reference=f"{sato.number}-X",
+    )
+    sato = service.exchange(sato.id, swap.return_id, label=label, actor="warehouse")
+    say(f"  {sato.number}: towel exchanged; replacement {label.tracking_number}")
 
     later = placed["sam-later"]
     placed["sam-later"] = service.refund(
         later.id,
         later.net_paid,
-        reference=f"psp-refund-{run}",
+        reference=f"psp-refund-{shop.run}",
         reason="customer changed their mind",
     )
-    say(f"  {later.number}: refunded in full, closed (交易关闭); stock released")
+    say(f"  {later.number}: refunded in full before shipping, closed (交易关闭); stock released")
+
+    say.heading("Completion, reminders, a cancellation and an expiry")
+    lin = service.confirm_receipt(placed["lin"].id, actor="lin")
+    say(f"  {lin.number}: buyer confirmed receipt, completed (交易成功)")
     lin_unpaid = placed["lin-unpaid"]
-    placed["lin-unpaid"] = service.cancel(
-        lin_unpaid.id, actor="cs@teashop", reason="duplicate order"
-    )
+    service.cancel(lin_unpaid.id, actor="cs@teashop", reason="duplicate order")
     say(f"  {lin_unpaid.number}: cancelled before payment")
-    expired = service.expire_unpaid(older_than=timedelta(hours=24))
-    for order in expired:
-        say(f"  {order.number}: unpaid for 24 h, expired")
-    service.add_note(placed["anna"].id, "Tea back-ordered, ships Friday", actor="mei@teashop")
+    for order in service.remind_unpaid(older_than=timedelta(hours=24)):
+        say(f"  {order.number}: still unpaid after a day, reminder sent")
+    shop.dispatch()
+    for _ in range(8):  # the replacement towel travels while the week runs out
+        clock.advance(timedelta(hours=24))
+        _poll_tracking(shop, placed)
+    for order in service.complete_delivered(older_than=timedelta(days=7), actor="auto-confirm"):
+        say(f"  {order.number}: delivered a week ago, completed automatically (自动确认收货)")
+    for order in service.expire_unpaid(older_than=timedelta(days=3)):
+        say(f"  {order.number}: unpaid for days, expired")
+    service.add_note(placed["anna"].id, "Sent a new tin with her next order", actor="mei@teashop")
+    shop.dispatch()
+    _customers_read_their_mail(shop)
 
 
-def _summarise(service: OrderService, say: _Printer) -> None:
+def _customers_read_their_mail(shop: _Shop) -> None:
+    """Some customers open their receipts and follow a link; the host's endpoints record it."""
+    with shop.service.storage.reader() as uow:
+        sent = uow.outbox.find(OutboxQuery(status="sent", limit=1000)).items
+    email = [
+        e for e in sent if e.channel == "email" and e.created_at >= shop.clock.now() - RUN_LENGTH
+    ]
+    for i, entry in enumerate(email):
+        if i % 3 != 2:
+            shop.service.record_receipt_open(entry.entry_id)
+        if i % 4 == 0:
+            shop.service.record_receipt_click(entry.entry_id, MERCHANT.url)
+
+
+def _summarise(shop: _Shop) -> None:
+    service, say = shop.service, shop.say
     orders: list[Order] = []
     cursor: str | None = None
     while True:
@@ -355,7 +644,27 @@ def _summarise(service: OrderService, say: _Printer) -> None:
             ),
             currency,
         )
-        say(f"    {currency}  {_money(total):>14}   gross profit {_money(profit):>12}")
+        held, gross = total.format("en_US"), profit.format("en_US")
+        say(f"    {currency}  {held:>14}   gross profit {gross:>12}")
+
+    parcels = [s for o in orders for s in o.shipments]
+    by_state = Counter(_parcel_state(s) for s in parcels)
+    exceptions = sum(
+        isinstance(e.payload, ShipmentException) for o in orders for e in service.history(o.id)
+    )
+    refunds = [r for o in orders for r in o.refunds]
+    returns = [r for o in orders for r in o.returns]
+    say()
+    say(
+        f"  Parcels: {len(parcels)} "
+        f"({', '.join(f'{n} {state}' for state, n in sorted(by_state.items()))}); "
+        f"logistics exceptions: {exceptions}"
+    )
+    say(
+        f"  After-sales: {len(returns)} returns "
+        f"({', '.join(f'{n} {k}' for k, n in sorted(Counter(r.kind for r in returns).items()))}), "
+        f"{len(refunds)} refunds"
+    )
 
     say()
     say("  Stock left:")
@@ -368,11 +677,40 @@ def _summarise(service: OrderService, say: _Printer) -> None:
     problems = service.check_integrity()
     say(f"  Integrity check: {'clean' if not problems else '; '.join(problems)}")
 
-    edited = next((o for o in orders if o.channel == SalesChannel.MARKETPLACE), None)
-    if edited is not None:
-        say.heading(f"Event log of {edited.number} (its modification record)")
-        for event in service.history(edited.id):
-            say(f"  {event.at:%m-%d %H:%M}  {event.type:<16} {event.actor:<20} {_describe(event)}")
+    say.heading("Receipts emailed, opened and clicked (all runs in this shop)")
+    for line in receipt_report(service.storage, channel="email").format().splitlines():
+        say(f"  {line}")
+    mail = shop.folder / "mail"
+    receipts = shop.folder / "receipts"
+    say()
+    say(f"  {_count(mail, '.eml')} emails (.eml) in   {mail.resolve()}{os.sep}")
+    say(f"  {_count(receipts, '.html')} receipts (.txt + .html) in {receipts.resolve()}{os.sep}")
+
+    interesting = [o for o in orders if o.returns and o.currency == "EUR"][:1]
+    if interesting:
+        order = interesting[0]
+        say.heading(f"Event log of {order.number} (its modification record)")
+        lines = [
+            f"{event.at:%m-%d %H:%M}  {event.type:<18} {event.actor:<14} {_describe(event)}"
+            for event in service.history(order.id)
+        ]
+        for line, count in _folded(lines):
+            say(f"  {line}" + (f"  (×{count})" if count > 1 else ""))
+
+
+def _folded(lines: list[str]) -> list[tuple[str, int]]:
+    """Consecutive equal lines once, with how often they came."""
+    folded: list[tuple[str, int]] = []
+    for line in lines:
+        if folded and folded[-1][0] == line:
+            folded[-1] = (line, folded[-1][1] + 1)
+        else:
+            folded.append((line, 1))
+    return folded
+
+
+def _count(folder: Path, suffix: str) -> int:
+    return sum(1 for p in folder.glob(f"*{suffix}")) if folder.is_dir() else 0
 
 
 def _describe(event: RecordedEvent) -> str:
@@ -384,6 +722,16 @@ def _describe(event: RecordedEvent) -> str:
         text = "; ".join(f"{c.field}: {c.old} → {c.new}" for c in payload.changes)
         if payload.approved_by:
             text += f" (asked by {payload.requested_by}, approved by {payload.approved_by})"
+    elif isinstance(payload, TrackingUpdated):
+        text = f"{payload.event.tracking_number}: {payload.event.status}"
+        if payload.event.location:
+            text += f" at {payload.event.location}"
+    elif isinstance(payload, NotificationQueued):
+        text = f"{payload.kind} for {payload.channel}"
+    elif isinstance(payload, NotificationSent):
+        text = f"{payload.kind} via {payload.channel}"
+    elif isinstance(payload, RefundIssued):
+        text = f"{payload.refund.amount} back (ref {payload.refund.reference})"
     if event.reason:
         text = f"{text}  — {event.reason}" if text else f"— {event.reason}"
     return text

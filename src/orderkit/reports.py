@@ -211,13 +211,18 @@ class _Tally:
 
 
 def receipt_report(
-    storage: Storage, since: datetime | None = None, until: datetime | None = None
+    storage: Storage,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    channel: str | None = None,
 ) -> ReceiptReport:
     """Delivery and engagement per notification kind and locale.
 
-    Counts the messages queued from ``since`` (inclusive) to ``until`` (exclusive); opens
-    and clicks are counted whenever they happened. Reads one snapshot; each order's events
-    are read once.
+    Counts the messages queued from ``since`` (inclusive) to ``until`` (exclusive), on one
+    ``channel`` when given (open and click rates mean most for a channel people read, such
+    as ``email``); opens and clicks are counted whenever they happened. Reads one snapshot;
+    each order's events are read once.
 
     Raises:
         ValidationError: ``since`` or ``until`` is not a timezone-aware datetime.
@@ -228,6 +233,8 @@ def receipt_report(
     streams: dict[str, list[RecordedEvent]] = {}
     with storage.reader() as uow:
         for entry in _entries(uow, since, until):
+            if channel is not None and entry.channel != channel:
+                continue
             name = entry_stream(entry)
             if name not in streams:
                 streams[name] = uow.events.stream(name)

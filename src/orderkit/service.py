@@ -20,7 +20,7 @@ import attrs
 
 from orderkit.address import ADDRESS_REVIEW_TAG, Suspicion
 from orderkit.aftersales import ReturnPolicy, return_machine
-from orderkit.clock import SystemClock, UlidGenerator, require_utc
+from orderkit.clock import SystemClock, UlidGenerator, describe_duration, require_utc
 from orderkit.edits import EditPolicy, apply_edit
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -690,7 +690,12 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         for order in candidates:
             try:
                 expired.append(
-                    self._close(order.id, OrderEvent.EXPIRE, actor, f"unpaid after {older_than}")
+                    self._close(
+                        order.id,
+                        OrderEvent.EXPIRE,
+                        actor,
+                        f"unpaid after {describe_duration(older_than)}",
+                    )
                 )
             except InvalidTransition:
                 continue  # paid or cancelled since we looked
@@ -744,7 +749,9 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 reminded = True
             return order
 
-        order = self._mutate(order_id, actor, f"unpaid after {older_than}", change)
+        order = self._mutate(
+            order_id, actor, f"unpaid after {describe_duration(older_than)}", change
+        )
         return order if reminded else None
 
     def refund(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 import attrs
 
 from orderkit.aftersales import ReturnStatus
-from orderkit.clock import require_utc
+from orderkit.clock import describe_duration, require_utc
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
 from orderkit.events import (
     OrderDelivered,
@@ -403,7 +403,7 @@ class ShippingCommands:
             cursor = page.next_cursor
             if cursor is None:
                 break
-        reason = f"auto-confirmed {older_than} after delivery"
+        reason = f"auto-confirmed {describe_duration(older_than)} after delivery"
         completed = []
         for order_id in due[:limit]:
 
