@@ -11,7 +11,13 @@ import pytest
 
 from orderkit import OrderService
 from orderkit.errors import ValidationError
-from orderkit.events import NewEvent, RecordedEvent
+from orderkit.events import (
+    NewEvent,
+    PaymentReminderDue,
+    RecordedEvent,
+    ReturnApproved,
+    ShipmentException,
+)
 from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxStatus
@@ -19,23 +25,14 @@ from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.receipt_notifier import EVENT_KINDS, ReceiptNotifier
 from orderkit.render import ReceiptRenderer
 from orderkit.serialization import get_converter
+from orderkit.shipping import TrackingEvent, TrackingStatus
 from receipt_fixtures import MERCHANT, T0, place, service
 
 
-@attrs.frozen
-class ShipmentException:  # the event type name is the contract, not the class
-    shipment_id: str
-    detail: str
-
-
-@attrs.frozen
-class PaymentReminderDue:
-    balance_due: str
-
-
-@attrs.frozen
-class ReturnApproved:
-    return_id: str
+def exception(text: str) -> ShipmentException:
+    """The event tracking ingest records when a carrier reports a failed delivery."""
+    event = TrackingEvent("ev-1", "sf", "SF1", TrackingStatus.EXCEPTION, T0, carrier_text=text)
+    return ShipmentException("s-1", "sf", "SF1", event)
 
 
 class Coupons:
@@ -181,9 +178,9 @@ def test_a_partial_refund_queues_the_refund_receipt(renderer: ReceiptRenderer) -
 @pytest.mark.parametrize(
     ("payload", "kind"),
     [
-        (ShipmentException("s-1", "Address incomplete"), ReceiptKind.LOGISTICS_EXCEPTION),
-        (PaymentReminderDue("55.72"), ReceiptKind.PAYMENT_REMINDER),
-        (ReturnApproved("ret-1"), ReceiptKind.RETURN_APPROVED),
+        (exception("Address incomplete"), ReceiptKind.LOGISTICS_EXCEPTION),
+        (PaymentReminderDue(T0, Money("55.72", "CNY")), ReceiptKind.PAYMENT_REMINDER),
+        (ReturnApproved("ret-1", "refund", ()), ReceiptKind.RETURN_APPROVED),
     ],
 )
 def test_events_from_other_parts_are_matched_by_type_name(
@@ -198,7 +195,7 @@ def test_a_logistics_exception_receipt_carries_the_carriers_detail(
     renderer: ReceiptRenderer,
 ) -> None:
     order = place(service())
-    event = NewEvent("order:x", T0, "system", "", ShipmentException("s-1", "Address incomplete"))
+    event = NewEvent("order:x", T0, "system", "", exception("Address incomplete"))
     (draft,) = notifier(renderer).notifications(order, [event])
     assert "Address incomplete" == draft.payload["detail"]
 

@@ -167,7 +167,8 @@ class ReceiptArchive:
 
     def send(self, message: Message) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stem = f"{message.recipient}-{message.kind}-{message.locale}"
+        # The receipt number is unique per receipt (an order's second parcel gets its own).
+        stem = f"{message.data.get('receipt_number', message.message_id)}-{message.kind}"
         (self.folder / f"{stem}.txt").write_text(message.text, encoding="utf-8")
         if message.html is not None:
             (self.folder / f"{stem}.html").write_text(message.html, encoding="utf-8")

@@ -174,10 +174,12 @@ class ReceiptNotifier:
 
 
 def _detail(event: NewEvent) -> str:
-    for name in _DETAIL_FIELDS:
-        value = getattr(event.payload, name, None)
-        if isinstance(value, str) and value:
-            return value
+    # A tracking event nested in the payload (ShipmentException) says what the carrier said.
+    for source in (event.payload, getattr(event.payload, "event", None)):
+        for name in _DETAIL_FIELDS:
+            value = getattr(source, name, None)
+            if isinstance(value, str) and value:
+                return value
     return ""
 
 
