@@ -63,7 +63,16 @@ def test_the_benchmark_refuses_a_count_below_one() -> None:
 @pytest.mark.postgres
 def test_the_postgres_benchmark_reports_each_process_count(postgres_dsn: str) -> None:
     output = run_benchmark(
-        "--postgres", postgres_dsn, "--orders", "6", "--processes", "1", "2", "--idempotency-keys"
+        "--postgres",
+        postgres_dsn,
+        "--orders",
+        "6",
+        "--rounds",
+        "1",
+        "--processes",
+        "1",
+        "2",
+        "--idempotency-keys",
     )
 
     assert 2 == len(reported_ratios(output)), output
