@@ -160,6 +160,7 @@ class PostgresDialect(Dialect):
 
     placeholder = "%s"
     for_update = " FOR UPDATE"
+    returning = True
 
     def __init__(self, schema: str) -> None:
         super().__init__()
