@@ -54,6 +54,7 @@ __all__ = [
     "payments",
     "refunds",
     "shipments",
+    "stock_movements",
     "utc_datetimes",
 ]
 
@@ -269,8 +270,14 @@ def orders(draw: st.DrawFn) -> Order:
     )
 
 
+def stock_movements(
+    skus: st.SearchStrategy[str] = ids, locations: st.SearchStrategy[str] = texts
+) -> st.SearchStrategy[events.StockMovement]:
+    return st.builds(events.StockMovement, skus, locations, quantities)
+
+
 def _movements() -> st.SearchStrategy[tuple[events.StockMovement, ...]]:
-    return _tuples(st.builds(events.StockMovement, ids, texts, quantities), max_size=4)
+    return _tuples(stock_movements(), max_size=4)
 
 
 #: A strategy per registered event type; ``test_serialization`` checks none is missing.
