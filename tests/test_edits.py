@@ -7,7 +7,6 @@ Quantity, price and address edits, approval and rejection are in the storage con
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -20,7 +19,6 @@ from orderkit import (
     ChangeQuantity,
     Customer,
     EditPolicy,
-    FixedClock,
     LineDraft,
     Money,
     Order,
@@ -28,10 +26,8 @@ from orderkit import (
     OrderService,
     Overpayment,
     RemoveLine,
-    SequentialIds,
     ValidationError,
 )
-from orderkit.adapters.memory import MemoryStorage
 from orderkit.events import EditApplied, FieldChange, StockMovement
 
 HOME = Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN")
@@ -42,12 +38,8 @@ def usd(amount: str) -> Money:
 
 
 @pytest.fixture
-def service() -> OrderService:
-    service = OrderService(
-        MemoryStorage(),
-        clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)),
-        ids=SequentialIds(),
-    )
+def service(memory_service: OrderService) -> OrderService:
+    service = memory_service
     for sku, quantity in {"CAP": 20, "MUG": 10, "TEE": 5}.items():
         service.receive_stock(sku, quantity, actor="warehouse")
     return service
