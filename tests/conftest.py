@@ -1,4 +1,5 @@
-"""Shared test fixtures: PostgreSQL access and the ``slow`` marker policy.
+"""Shared test fixtures: PostgreSQL access, the ``slow`` marker policy, and
+``memory_service``, an ``OrderService`` on a fresh in-memory shop at a fixed time.
 
 PostgreSQL tests use ``postgres_dsn`` (the server) and ``postgres_schema`` (a throwaway
 schema per test).  Without ``ORDERKIT_TEST_POSTGRES_DSN`` they are skipped, unless
