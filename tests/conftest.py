@@ -1,4 +1,5 @@
-"""Shared test fixtures: PostgreSQL access and the ``slow`` marker policy.
+"""Shared test fixtures: PostgreSQL access, the ``slow`` marker policy, and
+``memory_service``, an ``OrderService`` on a fresh in-memory shop at a fixed time.
 
 PostgreSQL tests use ``postgres_dsn`` (the server) and ``postgres_schema`` (a throwaway
 schema per test).  Without ``ORDERKIT_TEST_POSTGRES_DSN`` they are skipped, unless
@@ -15,8 +16,12 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
+
+from orderkit import FixedClock, OrderService, SequentialIds
+from orderkit.adapters.memory import MemoryStorage
 
 pytest_plugins = ["pytester"]  # tests/test_ci_harness.py runs small suites against this file
 
@@ -79,6 +84,16 @@ def postgres_schema(postgres_dsn: str) -> Iterator[str]:
             # Do not hang forever if the test left a transaction holding locks in the schema.
             conn.execute("SET lock_timeout = '30s'")
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def memory_service() -> OrderService:
+    """A service on a fresh in-memory shop, at a fixed time, with ids ``id-1``, ``id-2``, …"""
+    return OrderService(
+        MemoryStorage(),
+        clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)),
+        ids=SequentialIds(),
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.cli import main
 from orderkit.demo import run_demo
+from orderkit.lifecycle import default_order_machine
 from orderkit.service import OrderService
 
 
@@ -79,3 +80,17 @@ def test_the_command_line_runs_the_demo_in_the_folder_it_is_given(
 ) -> None:
     assert 0 == main(["demo", "--dir", str(tmp_path)])
     assert str(tmp_path.resolve()) in capsys.readouterr().out
+
+
+def test_orderkit_machine_prints_the_default_machine_as_mermaid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 0 == main(["machine"])
+    assert default_order_machine().to_mermaid() == capsys.readouterr().out
+
+
+def test_orderkit_without_a_command_prints_its_help_and_fails(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert 2 == main([])
+    assert "demo" in capsys.readouterr().out

@@ -283,3 +283,14 @@ def test_readme_has_the_two_marked_commands() -> None:
     demo, test = commands["readme:demo"], commands["readme:test"]
     assert demo.endswith("orderkit demo"), f"demo command must end in 'orderkit demo': {demo}"
     assert re.search(r"(^|[\s/])pytest(\s|$)", test), f"test command must run pytest: {test}"
+
+
+def test_the_status_machine_drawn_in_architecture_md_is_the_default_machine() -> None:
+    from orderkit.lifecycle import default_order_machine
+
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    diagrams = [
+        b.source for b in parse_markdown(text, "architecture.md").blocks if b.lang == "mermaid"
+    ]
+
+    assert [default_order_machine().to_mermaid()] == diagrams

@@ -42,3 +42,17 @@ def test_the_error_tree_in_the_errors_docstring_names_every_error() -> None:
     assert errors.__doc__ is not None
     drawn = set(re.findall(r"[─]{2} (\w+)", errors.__doc__)) | {"OrderkitError"}
     assert sorted(errors.__all__) == sorted(drawn)
+
+
+def test_every_error_is_an_orderkit_error() -> None:
+    from orderkit import errors
+
+    strays = [n for n in errors.__all__ if not issubclass(getattr(errors, n), errors.OrderkitError)]
+    assert [] == strays
+
+
+def test_every_error_has_its_own_stable_code() -> None:
+    from orderkit import errors
+
+    codes = [getattr(errors, name).code for name in errors.__all__]
+    assert sorted(set(codes)) == sorted(codes)

@@ -34,6 +34,25 @@ __all__ = ["SQLiteStorage"]
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 # Each entry moves the schema up one version; never edit a released entry, add one.
+#: The oldest SQLite with ``UPDATE … RETURNING`` (2021), which claims and reservations use.
+MIN_SQLITE = (3, 35, 0)
+
+
+def require_sqlite(version: tuple[int, ...]) -> None:
+    """Refuse an SQLite older than :data:`MIN_SQLITE`.
+
+    Raises:
+        StorageError: naming the version found and what to do.
+    """
+    if tuple(version) < MIN_SQLITE:
+        found = ".".join(map(str, version))
+        raise StorageError(
+            f"orderkit needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer (it uses "
+            f"RETURNING); this Python links SQLite {found}. Use a Python built against a "
+            "newer SQLite (any python.org or distribution build since 2021)"
+        )
+
+
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE orderkit_orders (
@@ -190,6 +209,7 @@ class SQLiteStorage:
             )
         if synchronous.lower() not in ("normal", "full"):
             raise ValidationError("synchronous", "must be 'normal' or 'full'")
+        require_sqlite(sqlite3.sqlite_version_info)
         self.path = Path(text)
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()

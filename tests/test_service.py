@@ -1,0 +1,158 @@
+"""``OrderService`` arguments: a malformed one is refused, named, before anything changes.
+
+The commands' behaviour on valid input is the storage contract's (``orderkit.testing``),
+run on every adapter; these cover the argument checks, on the in-memory adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from orderkit import (
+    Address,
+    Customer,
+    LineDraft,
+    Money,
+    Order,
+    OrderDraft,
+    OrderService,
+    ValidationError,
+)
+from orderkit.adapters.memory import MemoryStorage
+
+Command = Callable[[OrderService, Order], object]
+
+
+def usd(amount: str) -> Money:
+    return Money(amount, "USD")
+
+
+@pytest.fixture
+def service(memory_service: OrderService) -> OrderService:
+    service = memory_service
+    service.receive_stock("MUG", 10, actor="warehouse")
+    return service
+
+
+@pytest.fixture
+def order(service: OrderService) -> Order:
+    draft = OrderDraft(
+        customer=Customer("c-1", "Lin Wei"),
+        shipping_address=Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN"),
+        lines=[LineDraft("MUG", "Mug", 2, usd("12.50"))],
+    )
+    placed = service.place(draft, actor="web")
+    return service.pay(placed.id, usd("5.00"), reference="psp-deposit")
+
+
+def state(service: OrderService, order: Order) -> tuple[Any, ...]:
+    """Everything a refused command must leave as it was."""
+    return (service.get(order.id), len(service.history(order.id)), service.stock_levels())
+
+
+BAD_CALLS: dict[str, tuple[Command, str]] = {
+    "a blank actor": (lambda s, o: s.add_tag(o.id, "vip", actor=" "), "actor"),
+    "a float payment": (lambda s, o: s.pay(o.id, 5.0, reference="psp"), "amount"),  # type: ignore[arg-type]
+    "a zero payment": (lambda s, o: s.pay(o.id, usd("0.00"), reference="psp"), "amount"),
+    "a payment without a reference": (
+        lambda s, o: s.pay(o.id, usd("1.00"), reference=""),
+        "reference",
+    ),
+    "an empty idempotency key": (
+        lambda s, o: s.pay(o.id, usd("1.00"), reference="psp", idempotency_key=""),
+        "idempotency_key",
+    ),
+    "a cancellation without a reason": (
+        lambda s, o: s.cancel(o.id, actor="cs", reason=""),
+        "reason",
+    ),
+    "a negative refund": (
+        lambda s, o: s.refund(o.id, usd("-1.00"), reference="r", reason="broken"),
+        "amount",
+    ),
+    "a refund without a reason": (
+        lambda s, o: s.refund(o.id, usd("1.00"), reference="r", reason=""),
+        "reason",
+    ),
+    "an edit without a reason": (
+        lambda s, o: s.request_edit(o.id, [], actor="clerk", reason=""),
+        "reason",
+    ),
+    "an empty tag": (lambda s, o: s.add_tag(o.id, "  ", actor="cs"), "tag"),
+    "an empty note": (lambda s, o: s.add_note(o.id, "", actor="cs"), "text"),
+    "receiving no stock": (lambda s, o: s.receive_stock("MUG", 0, actor="wh"), "quantity"),
+    "receiving a bool of stock": (
+        lambda s, o: s.receive_stock("MUG", True, actor="wh"),
+        "quantity",
+    ),
+    "adjusting stock by nothing": (
+        lambda s, o: s.adjust_stock("MUG", 0, actor="wh", reason="count"),
+        "delta",
+    ),
+    "adjusting stock without a reason": (
+        lambda s, o: s.adjust_stock("MUG", -1, actor="wh", reason=""),
+        "reason",
+    ),
+    "a negative low-stock threshold": (
+        lambda s, o: s.set_low_stock_threshold("MUG", -1),
+        "threshold",
+    ),
+    "expiring with a negative age": (
+        lambda s, o: s.expire_unpaid(older_than=timedelta(minutes=-1)),
+        "older_than",
+    ),
+}
+
+
+@pytest.mark.parametrize(("call", "field"), BAD_CALLS.values(), ids=list(BAD_CALLS))
+def test_a_malformed_argument_is_refused_naming_it_and_changes_nothing(
+    service: OrderService, order: Order, call: Command, field: str
+) -> None:
+    before = state(service, order)
+
+    with pytest.raises(ValidationError) as raised:
+        call(service, order)
+
+    assert (field, before) == (raised.value.field, state(service, order))
+
+
+def test_a_service_needs_at_least_one_attempt_per_command() -> None:
+    with pytest.raises(ValidationError) as raised:
+        OrderService(MemoryStorage(), max_attempts=0)
+    assert "max_attempts" == raised.value.field
+
+
+def test_shipping_an_order_with_nothing_left_to_ship_is_refused_naming_lines(
+    service: OrderService, order: Order
+) -> None:
+    service.pay(order.id, order.balance_due, reference="psp-rest")
+    service.ship(order.id, carrier="sf", tracking_number="SF1")
+
+    with pytest.raises(ValidationError, match="nothing left to ship") as raised:
+        service.ship(order.id, carrier="sf", tracking_number="SF2")
+    assert "lines" == raised.value.field
+
+
+def test_refunding_again_with_the_same_key_records_one_refund(
+    service: OrderService, order: Order
+) -> None:
+    for _ in range(2):
+        refunded = service.refund(
+            order.id, usd("2.00"), reference="r-1", reason="scratched", idempotency_key="rf-1"
+        )
+
+    assert (1, usd("2.00")) == (len(refunded.refunds), service.get(order.id).amount_refunded)
+
+
+def test_removing_a_tag_the_order_does_not_have_changes_nothing(
+    service: OrderService, order: Order
+) -> None:
+    before = state(service, order)
+
+    service.remove_tag(order.id, "vip", actor="cs")
+
+    assert before == state(service, order)

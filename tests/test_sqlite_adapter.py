@@ -1,0 +1,145 @@
+"""What is particular to the SQLite adapter: its settings, its schema version, and how
+SQLite's errors become orderkit's. Everything the adapters share is in the contract suite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from orderkit import (
+    OrderService,
+    SchemaVersionError,
+    StorageError,
+    TransientStorageError,
+    ValidationError,
+)
+from orderkit.adapters.sqlite import MIGRATIONS, SQLiteDialect, SQLiteStorage
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "shop.sqlite3"
+
+
+@pytest.fixture
+def storage(path: Path) -> Iterator[SQLiteStorage]:
+    storage = SQLiteStorage(path, busy_timeout=0.05)
+    yield storage
+    storage.close()
+
+
+@pytest.fixture
+def locked(path: Path, storage: SQLiteStorage) -> Iterator[None]:
+    """A second connection, as another process would hold it, holding the write lock."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+        other.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize("path_text", [":memory:", "file::memory:?cache=shared"])
+def test_an_in_memory_database_is_refused_pointing_to_memory_storage(path_text: str) -> None:
+    with pytest.raises(ValidationError, match="MemoryStorage") as info:
+        SQLiteStorage(path_text)
+    assert "path" == info.value.field
+
+
+def test_an_unknown_synchronous_setting_is_refused(path: Path) -> None:
+    with pytest.raises(ValidationError) as info:
+        SQLiteStorage(path, synchronous="off")
+    assert "synchronous" == info.value.field
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [("normal", 1), ("full", 2), ("FULL", 2)])
+def test_the_synchronous_setting_is_applied_to_the_connection(
+    path: Path, setting: str, pragma: int
+) -> None:
+    storage = SQLiteStorage(path, synchronous=setting)
+    try:
+        with storage.reader() as uow:
+            assert pragma == uow.execute("PRAGMA synchronous").fetchone()[0]
+    finally:
+        storage.close()
+
+
+def test_the_database_runs_in_wal_mode(storage: SQLiteStorage) -> None:
+    with storage.reader() as uow:
+        assert "wal" == uow.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+def test_a_new_file_gets_the_current_schema_version(storage: SQLiteStorage) -> None:
+    assert len(MIGRATIONS) == storage.schema_version
+
+
+def test_a_file_written_by_a_newer_orderkit_is_refused_and_left_alone(path: Path) -> None:
+    SQLiteStorage(path).close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE orderkit_schema SET version = ?", (len(MIGRATIONS) + 1,))
+
+    with pytest.raises(SchemaVersionError, match="upgrade orderkit"):
+        SQLiteStorage(path)
+
+    with closing(sqlite3.connect(path)) as conn:
+        assert (len(MIGRATIONS) + 1,) == conn.execute(
+            "SELECT version FROM orderkit_schema"
+        ).fetchone()
+
+
+@pytest.mark.usefixtures("locked")
+def test_a_write_lock_held_past_the_busy_timeout_is_transient(storage: SQLiteStorage) -> None:
+    with pytest.raises(TransientStorageError, match="busy timeout") as info, storage.unit_of_work():
+        pass
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+@pytest.mark.usefixtures("locked")
+def test_the_service_gives_up_on_a_locked_database_after_its_attempts(
+    storage: SQLiteStorage,
+) -> None:
+    service = OrderService(storage, max_attempts=2)
+
+    with pytest.raises(TransientStorageError):
+        service.receive_stock("MUG", 1)
+
+
+@pytest.mark.usefixtures("locked")
+def test_readers_are_not_blocked_by_a_writer(storage: SQLiteStorage) -> None:
+    assert 0 == OrderService(storage).stock("MUG").on_hand
+
+
+def test_other_sqlite_errors_become_storage_errors(storage: SQLiteStorage) -> None:
+    with storage.reader() as uow, pytest.raises(StorageError) as info:
+        uow.execute("SELECT * FROM no_such_table")
+    assert StorageError is type(info.value)
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+def test_sqlite_errors_that_are_not_operational_become_storage_errors() -> None:
+    translated = SQLiteDialect().translate(sqlite3.ProgrammingError("closed database"))
+
+    assert StorageError is type(translated)
+
+
+def test_exceptions_that_are_not_sqlites_are_left_alone() -> None:
+    assert SQLiteDialect().translate(ValueError("x")) is None
+
+
+def test_a_closed_storage_refuses_units_of_work(storage: SQLiteStorage) -> None:
+    storage.close()
+
+    with pytest.raises(StorageError, match="closed"), storage.reader():
+        pass
+
+
+def test_an_sqlite_without_returning_is_refused_naming_its_version() -> None:
+    from orderkit.adapters.sqlite import require_sqlite
+    from orderkit.errors import StorageError
+
+    require_sqlite((3, 35, 0))
+    with pytest.raises(StorageError, match=r"SQLite 3\.35\.0 or newer .* links SQLite 3\.34\.1"):
+        require_sqlite((3, 34, 1))
