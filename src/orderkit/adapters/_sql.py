@@ -151,6 +151,63 @@ class SqlUnitOfWork:
         return self._dialect.to_db_time(value)
 
 
+class _Where:
+    """The filters of a paged query, and the keyset paging both ``find`` s share.
+
+    Pages are ordered by (time, id); a page resumes strictly after the cursor's (time, id),
+    so rows added meanwhile never shift a page, and one row more than the limit is read to
+    know whether another page follows.
+    """
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def equal(self, column: str, value: str | None) -> None:
+        if value is not None:
+            self.add(f"{column} = ?", value)
+
+    def window(self, column: str, start: datetime | None, end: datetime | None) -> None:
+        """``start`` inclusive, ``end`` exclusive."""
+        if start is not None:
+            self.add(f"{column} >= ?", self._uow.t(start))
+        if end is not None:
+            self.add(f"{column} < ?", self._uow.t(end))
+
+    def page(
+        self,
+        select: str,
+        key: tuple[str, str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+        *,
+        newest_first: bool,
+    ) -> tuple[list[Any], bool]:
+        """Up to ``limit`` rows after the cursor, and whether more follow."""
+        time_column, id_column = key
+        if after is not None:
+            op = "<" if newest_first else ">"
+            when = self._uow.t(after[0])
+            self.add(
+                f"({time_column} {op} ? OR ({time_column} = ? AND {id_column} {op} ?))",
+                when,
+                when,
+                after[1],
+            )
+        clause = f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+        direction = " DESC" if newest_first else ""
+        rows = self._uow.execute(
+            f"{select}{clause} ORDER BY {time_column}{direction}, {id_column}{direction} LIMIT ?",
+            (*self.params, limit + 1),
+        ).fetchall()
+        return rows[:limit], len(rows) > limit
+
+
 class _Repo:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
@@ -255,39 +312,26 @@ class _Orders(_Repo):
     def find(self, query: OrderQuery) -> Page:
         u = self._uow
         after = check_query(query)
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("customer_id", query.customer_id),
-            ("status", query.status),
-            ("channel", query.channel),
-            ("group_key", query.group),
-        ):
-            if value is not None:
-                where.append(f"o.{column} = ?")
-                params.append(value)
+        where = _Where(u)
+        where.equal("o.customer_id", query.customer_id)
+        where.equal("o.status", query.status)
+        where.equal("o.channel", query.channel)
+        where.equal("o.group_key", query.group)
         if query.tag is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM orderkit_order_tags t WHERE t.order_id = o.id AND t.tag = ?)"
+            where.add(
+                "EXISTS (SELECT 1 FROM orderkit_order_tags t "
+                "WHERE t.order_id = o.id AND t.tag = ?)",
+                query.tag,
             )
-            params.append(query.tag)
-        if query.placed_from is not None:
-            where.append("o.created_at >= ?")
-            params.append(u.t(query.placed_from))
-        if query.placed_to is not None:
-            where.append("o.created_at < ?")
-            params.append(u.t(query.placed_to))
-        if after is not None:
-            where.append("(o.created_at < ? OR (o.created_at = ? AND o.id < ?))")
-            params.extend([u.t(after[0]), u.t(after[0]), after[1]])
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = u.execute(
-            f"SELECT o.data FROM orderkit_orders o {clause} "
-            "ORDER BY o.created_at DESC, o.id DESC LIMIT ?",
-            (*params, query.limit + 1),
-        ).fetchall()
-        items = tuple(order_from_json(r[0]) for r in rows[: query.limit])
-        more = len(rows) > query.limit
+        where.window("o.created_at", query.placed_from, query.placed_to)
+        rows, more = where.page(
+            "SELECT o.data FROM orderkit_orders o",
+            ("o.created_at", "o.id"),
+            after,
+            query.limit,
+            newest_first=True,
+        )
+        items = tuple(order_from_json(r[0]) for r in rows)
         cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
         return Page(items, cursor)
 
@@ -668,34 +712,19 @@ class _Outbox(_Repo):
         raise OutboxStateError(entry_id, entry.status, "only dead entries can be re-sent")
 
     def find(self, query: OutboxQuery) -> OutboxPage:
-        u = self._uow
         after = check_outbox_query(query)
-        where: list[str] = []
-        params: list[Any] = []
-        for column, value in (
-            ("status", query.status),
-            ("order_id", query.order_id),
-            ("kind", query.kind),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if query.created_from is not None:
-            where.append("created_at >= ?")
-            params.append(u.t(query.created_from))
-        if query.created_to is not None:
-            where.append("created_at < ?")
-            params.append(u.t(query.created_to))
-        if after is not None:
-            where.append("(created_at > ? OR (created_at = ? AND entry_id > ?))")
-            params.extend([u.t(after[0]), u.t(after[0]), after[1]])
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        rows = u.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM orderkit_outbox {clause} "
-            "ORDER BY created_at, entry_id LIMIT ?",
-            (*params, query.limit + 1),
-        ).fetchall()
-        items = tuple(self._entry(r) for r in rows[: query.limit])
-        more = len(rows) > query.limit
+        where = _Where(self._uow)
+        where.equal("status", query.status)
+        where.equal("order_id", query.order_id)
+        where.equal("kind", query.kind)
+        where.window("created_at", query.created_from, query.created_to)
+        rows, more = where.page(
+            f"SELECT {_OUTBOX_COLUMNS} FROM orderkit_outbox",
+            ("created_at", "entry_id"),
+            after,
+            query.limit,
+            newest_first=False,
+        )
+        items = tuple(self._entry(r) for r in rows)
         cursor = encode_cursor(items[-1].created_at, items[-1].entry_id) if more else None
         return OutboxPage(items, cursor)
