@@ -17,9 +17,12 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from _concurrency_workers import StorageSpec
 from orderkit import FixedClock, OrderService, SequentialIds
 from orderkit.adapters.memory import MemoryStorage
 
@@ -94,6 +97,31 @@ def memory_service() -> OrderService:
         clock=FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)),
         ids=SequentialIds(),
     )
+
+
+# Real-process tests (tests/test_concurrency.py, tests/test_outbox_concurrency.py) share
+# these: the parent opens ``storage`` (creating the schema) before any child process starts.
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> StorageSpec:
+    """Where the shop lives: a SQLite file, or a fresh PostgreSQL schema for this test."""
+    if request.param == "sqlite":
+        return StorageSpec("sqlite", str(tmp_path / "shop.sqlite3"))
+    dsn = request.getfixturevalue("postgres_dsn")
+    return StorageSpec("postgres", dsn, request.getfixturevalue("postgres_schema"))
+
+
+@pytest.fixture
+def storage(spec: StorageSpec) -> Iterator[Any]:
+    """The parent's own storage on ``spec``; modules with a ``storage`` of their own override
+    it."""
+    opened = spec.open()
+    yield opened
+    opened.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -54,28 +53,6 @@ from orderkit.events import (
     StockReserved,
 )
 from orderkit.inventory import aggregate
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def spec(request: pytest.FixtureRequest, tmp_path: Any) -> StorageSpec:
-    """Where the shop lives: a SQLite file, or a fresh PostgreSQL schema for this test."""
-    if request.param == "sqlite":
-        return StorageSpec("sqlite", str(tmp_path / "shop.sqlite3"))
-    dsn = request.getfixturevalue("postgres_dsn")
-    return StorageSpec("postgres", dsn, request.getfixturevalue("postgres_schema"))
-
-
-@pytest.fixture
-def storage(spec: StorageSpec) -> Iterator[Any]:
-    """The parent's own storage; opening it creates the schema before any child starts."""
-    opened = spec.open()
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from _concurrency_workers import ProcessGroup, StorageSpec, spawn_context
 from _outbox_workers import drain, flaky
@@ -26,27 +23,6 @@ from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
 PROCESSES = 4
 ENTRIES = 200
 BATCH = 10
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def spec(request: pytest.FixtureRequest, tmp_path: Path) -> StorageSpec:
-    if request.param == "sqlite":
-        return StorageSpec("sqlite", str(tmp_path / "shop.sqlite3"))
-    dsn = request.getfixturevalue("postgres_dsn")
-    return StorageSpec("postgres", dsn, request.getfixturevalue("postgres_schema"))
-
-
-@pytest.fixture
-def storage(spec: StorageSpec) -> Iterator[Any]:
-    """The parent's storage; opening it creates the schema before any child starts."""
-    opened = spec.open()
-    yield opened
-    opened.close()
 
 
 def queue(storage: Any, count: int) -> list[str]:
