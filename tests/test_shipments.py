@@ -12,6 +12,7 @@ import pytest
 
 import shop
 from _outbox_support import EmailNotifier
+from orderkit.adapters.carriers import SimulatedCarrier
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
@@ -136,6 +137,35 @@ def test_shipping_with_a_carrier_books_one_parcel_weighing_the_shipped_units(
     order_id = shop.paid(svc, ("TEA", 2), ("POT", 1))
     svc.ship_with(order_id, carrier, {"L1": 2}, origin=shop.WAREHOUSE, service="standard")
     assert [Parcel(500, items=2)] == carrier.booked["BK00000001"][1]
+
+
+def test_two_parcels_booked_in_the_same_second_get_their_own_numbers_and_both_deliver(
+    svc: OrderService, clock: FixedClock
+) -> None:
+    carrier = SimulatedCarrier(clock)
+    order_id = shop.paid(svc, ("TEA", 2), ("POT", 1))
+    svc.ship_with(order_id, carrier, {"L1": 2}, origin=shop.WAREHOUSE, service="standard")
+    order = svc.ship_with(order_id, carrier, origin=shop.WAREHOUSE, service="standard")
+    clock.advance(timedelta(days=3))
+    for shipment in order.shipments:
+        svc.ingest_tracking_batch(carrier.track(shipment.tracking_number))
+    numbers = {s.tracking_number for s in order.shipments}
+    assert (2, "delivered") == (len(numbers), svc.get(order_id).status)
+
+
+def test_a_tracking_number_already_on_a_parcel_is_refused_and_nothing_ships(
+    svc: OrderService,
+) -> None:
+    first = shop.paid(svc, ("TEA", 1))
+    svc.ship(first, carrier="sf", tracking_number="SF1")
+    second = shop.paid(svc, ("TEA", 1))
+    with pytest.raises(ValidationError) as refused:
+        svc.ship(second, carrier="sf", tracking_number="SF1")
+    assert ("tracking_number", "awaiting_shipment", 1) == (
+        refused.value.field,
+        svc.get(second).status,
+        svc.stock("TEA").reserved,
+    )
 
 
 def test_shipping_with_a_carrier_records_its_number_and_tracking_url(svc: OrderService) -> None:

@@ -65,6 +65,7 @@ from orderkit.reports import receipt_report
 from orderkit.service import OrderService
 from orderkit.shipping import Parcel
 from orderkit.tracking import TrackingLinks
+from orderkit.tracking_numbers import ups_check_digit
 
 __all__ = ["run_demo"]
 
@@ -306,7 +307,9 @@ def run_demo(directory: Path, out: TextIO) -> int:
             dispatcher=dispatcher,
             rates=TableRateCarrier(example_rate_table(), clock=clock),
             parcels=SimulatedCarrier(
-                clock, scenario=lambda reference: astray.get(reference, "normal")
+                # ship_with books each parcel as "<order number>/<parcel>".
+                clock,
+                scenario=lambda reference: astray.get(reference.partition("/")[0], "normal"),
             ),
             manual=ManualCarrier(),
             astray=astray,
@@ -472,7 +475,7 @@ def _ship_and_track(shop: _Shop, placed: dict[str, Order]) -> None:
     placed["anna"] = anna
     say(f"  {anna.number}: gongfu set first, tea to follow ({anna.status}): {_parcels(anna)}")
     # The POS order leaves with a UPS label printed at the counter; the number is checked.
-    ups = shop.manual.label("ups", "1Z999AA10123456784")
+    ups = shop.manual.label("ups", _ups_number(shop.run))
     placed["sam"] = service.ship(placed["sam"].id, label=ups, actor="pos-counter")
     say(f"  {placed['sam'].number}: {_parcels(placed['sam'])} (entered by hand, check digit ok)")
     shop.dispatch()
@@ -500,6 +503,13 @@ def _ship_and_track(shop: _Shop, placed: dict[str, Order]) -> None:
         say(f"  {order.number}: {order.status:<11} {_parcels(order)}")
     placed["sam"] = service.deliver(placed["sam"].id, actor="pos-counter")
     say(f"  {placed['sam'].number}: {placed['sam'].status} (UPS confirmed by phone)")
+
+
+def _ups_number(run: str) -> str:
+    """A UPS number as the counter's label printer issues them: shipper, service, package
+    number (one per run here) and the check digit."""
+    body = f"999AA101{int(run.lstrip('d')):07d}"
+    return f"1Z{body}{ups_check_digit(body)}"
 
 
 def _poll_tracking(shop: _Shop, placed: dict[str, Order]) -> None:

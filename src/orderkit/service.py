@@ -593,7 +593,20 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Add a shipment of ``lines`` and commit their reserved stock.
 
         The order moves to ``shipped`` or ``partially_shipped``, except for an exchange's
-        replacement (``return_id``), which leaves the status as it is."""
+        replacement (``return_id``), which leaves the status as it is.
+
+        Raises:
+            ValidationError: the tracking number is already on a parcel (tracking updates
+                could not tell the two apart).
+        """
+        if label.tracking_number:
+            holder = tx.uow.orders.find_by_tracking(label.carrier, label.tracking_number)
+            if holder is not None:
+                raise ValidationError(
+                    "tracking_number",
+                    f"{label.carrier} {label.tracking_number} is already on a parcel of order "
+                    f"{holder.number}; every parcel needs its own tracking number",
+                )
         shipment = Shipment(
             self.ids.new_id(),
             tuple(lines),

@@ -210,7 +210,10 @@ class ShippingCommands:
         """Book a shipment with ``carrier`` and ship ``lines`` (everything left when None).
 
         Without ``parcels`` the goods go in one parcel weighing what the lines' weights add
-        up to. The booking is made before the order is written: if shipping then fails (the
+        up to. The carrier gets the reference ``<order number>/<parcel number>``
+        (``SO-2026-000123/2`` for an order's second parcel), one per parcel, so carriers that
+        key bookings on it never hand two parcels one number. The booking is made before the
+        order is written: if shipping then fails (the
         order changed meanwhile), the label is booked but unused, and the error says so.
 
         Raises:
@@ -223,8 +226,10 @@ class ShippingCommands:
         if parcels is None:
             weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
             parcels = [Parcel(weight, items=sum(sl.quantity for sl in wanted))]
+        # One reference per parcel: carriers key bookings (and idempotent re-bookings) on it.
+        reference = f"{order.number}/{len(order.shipments) + 1}"
         booked = carrier.create_shipment(
-            origin, order.shipping_address, parcels, service=service, reference=order.number
+            origin, order.shipping_address, parcels, service=service, reference=reference
         )
         if not booked.tracking_url:
             booked = attrs.evolve(booked, tracking_url=carrier.tracking_url(booked.tracking_number))
