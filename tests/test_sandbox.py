@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,36 @@ def test_a_render_that_runs_too_long_is_stopped(order_receipt: Receipt) -> None:
 def test_a_huge_repetition_is_refused_before_it_is_built(order_receipt: Receipt) -> None:
     with pytest.raises(SandboxViolation):
         merchant({"order_placed.txt": "{{ 'x' * 100000000 }}"}).render(order_receipt)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ 'x'.ljust(400000000) }}",
+        "{{ '1'.zfill(400000000) }}",
+        "{{ 'x'.center(400000000) }}",
+        "{{ ('\\t' * 1000).expandtabs(400000) }}",
+        "{{ ('a' * 2000).replace('a', 'b' * 50000) }}",
+        "{{ ('b' * 50000).join(['a'] * 2000) }}",
+        "{% set s = 'x' * 50000 %}{% for _ in range(4) %}{% set s = s + s %}{% endfor %}"
+        "{% set s = s + s + s + s + s + s %}{{ s|length }}",
+    ],
+    ids=["ljust", "zfill", "center", "expandtabs", "replace", "join", "concatenation"],
+)
+def test_a_string_method_or_sum_that_would_build_a_huge_value_is_refused_before_it_runs(
+    order_receipt: Receipt, template: str
+) -> None:
+    with pytest.raises(SandboxViolation):
+        merchant({"order_placed.txt": template}).render(order_receipt)
+
+
+def test_a_nested_loop_over_a_string_is_stopped_at_the_deadline(order_receipt: Receipt) -> None:
+    template = "{% set s = 'x' * 20000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}"
+    renderer = merchant({"order_placed.txt": template}, max_render_seconds=0.2)
+    started = time.monotonic()
+    with pytest.raises(RenderLimitExceeded):
+        renderer.render(order_receipt)
+    assert time.monotonic() - started < 2.0
 
 
 def test_unbounded_recursion_is_a_limit_error(order_receipt: Receipt) -> None:

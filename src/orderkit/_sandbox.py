@@ -3,9 +3,10 @@
 jinja2's :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` keeps templates away from
 object internals and stops them mutating their data. This module adds what a shop needs on
 top: templates print data only, never objects; callables print as their names; a render has
-a deadline that loops and calls check; and operations that could build a huge value (``*``,
-``**``, ``%``, ``~``, ``str.format`` widths, the ``join``/``replace``/``center`` filters …)
-are refused *before* they run, because the output cap only sees text once it exists.
+a deadline that every loop step and call checks; and operations that could build a huge
+value (``*``, ``**``, ``%``, ``+``, ``~``, ``str.format`` widths, the string methods and
+filters that grow text) are refused *before* they run, because the output cap only sees
+text once it exists.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import jinja2
 import jinja2.sandbox
+from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.nodes import Concat
@@ -117,7 +119,7 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     too big to ever fit in a receipt: from ``*``, ``**``, ``%``, ``~``, ``str.format`` and
     the filters that can multiply text."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
     code_generator_class = _CappedConcat
     max_value_size = _BINOP_LIMIT_ITEMS
 
@@ -142,6 +144,8 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
                     _check_size(len(sized) * count, self.max_value_size)
         if operator == "%":
             _check_percent_format(left)
+        if operator == "+" and isinstance(left, (str, list, tuple)):
+            _check_size(len(left) + _length(right), self.max_value_size)
         return super().call_binop(context, operator, left, right)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
@@ -158,7 +162,68 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
         **kwargs: Any,
     ) -> Any:
         _check_deadline()
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(__obj, "__name__", "")
+            if name == "join" and args and not isinstance(args[0], (list, tuple)):
+                args = (list(args[0]), *args[1:])  # measured before it is joined
+            check = _STR_METHOD_SIZES.get(name)
+            if check is not None:
+                _check_size(check(owner, args, kwargs), __self.max_value_size)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """Parse, then make every ``{% for %}`` loop check the render deadline at each step
+        (a nested loop over long strings prints nothing until it ends)."""
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(
+                nodes.EnvironmentAttribute("timed", lineno=loop.lineno),
+                [loop.iter],
+                [],
+                None,
+                None,
+                lineno=loop.lineno,
+            )
+        return tree
+
+    @staticmethod
+    def timed(iterable: Any) -> Iterator[Any]:
+        for item in iterable:
+            _check_deadline()
+            yield item
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, tuple)) else 0
+
+
+def _width(args: tuple[Any, ...], kwargs: Mapping[str, Any], key: str) -> int:
+    value = args[0] if args else kwargs.get(key, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _text_size(args: tuple[Any, ...], kwargs: Mapping[str, Any], position: int, key: str) -> int:
+    value = args[position] if len(args) > position else kwargs.get(key, "")
+    return len(value) if isinstance(value, str) else 0
+
+
+# The size each str method that can grow text would produce, checked before it runs.
+_STR_METHOD_SIZES: dict[str, Callable[[str, tuple[Any, ...], Mapping[str, Any]], int]] = {
+    "ljust": lambda s, a, k: max(len(s), _width(a, k, "width")),
+    "rjust": lambda s, a, k: max(len(s), _width(a, k, "width")),
+    "center": lambda s, a, k: max(len(s), _width(a, k, "width")),
+    "zfill": lambda s, a, k: max(len(s), _width(a, k, "width")),
+    "expandtabs": lambda s, a, k: len(s) + s.count("\t") * max(_width(a, k, "tabsize"), 8),
+    "replace": lambda s, a, k: (
+        len(s)
+        + (s.count(a[0]) if a and isinstance(a[0], str) and a[0] else len(s) + 1)
+        * _text_size(a, k, 1, "new")
+    ),
+    "join": lambda s, a, k: (
+        sum(len(str(i)) + len(s) for i in a[0]) if a and isinstance(a[0], (list, tuple)) else 0
+    ),
+}
 
 
 class _Global:
