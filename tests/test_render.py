@@ -50,6 +50,11 @@ def renderer() -> ReceiptRenderer:
         ("de-CH", "de"),
         ("ja_JP", "ja"),
         ("en_GB", "en"),
+        ("de_US", "de"),
+        ("ja_US", "ja"),
+        ("zh-Hans-US", "zh_Hans"),
+        ("zh_Hans_TW", "zh_Hans"),
+        ("zh_Hant_CN", "zh_Hant"),
         ("fr_FR", "en"),
         ("not a locale", "en"),
         ("", "en"),
@@ -57,6 +62,20 @@ def renderer() -> ReceiptRenderer:
 )
 def test_a_requested_locale_is_negotiated_to_a_shipped_one(requested: str, expected: str) -> None:
     assert expected == negotiate_locale(requested)
+
+
+@pytest.mark.parametrize(
+    ("requested", "language"),
+    [("de_US", "de"), ("ja_US", "ja"), ("zh-Hans-US", "zh_Hans"), ("zh_Hant_CN", "zh_Hant")],
+)
+def test_a_locale_babel_does_not_know_as_a_whole_renders_in_its_language(
+    requested: str, language: str
+) -> None:
+    renderer = ReceiptRenderer()
+    snapshot = receipt(place(service()))
+    assert renderer.render(snapshot, "order_placed", language).subject == (
+        renderer.render(snapshot, "order_placed", requested).subject
+    )
 
 
 @pytest.mark.parametrize("kind", ReceiptKind.ALL)

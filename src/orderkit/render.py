@@ -87,10 +87,11 @@ def negotiate_locale(
 ) -> str:
     """The best of ``available`` for a requested locale, or ``default``.
 
-    Chinese is matched by script: ``zh_CN`` and ``zh_SG`` get ``zh_Hans``, ``zh_TW``,
-    ``zh_HK`` and ``zh_MO`` get ``zh_Hant`` (babel's likely-subtags data decides). Otherwise
-    the language decides (``de_AT`` gets ``de``), and anything unknown or malformed gets
-    ``default``.
+    Chinese is matched by script: a script asked for wins (``zh_Hant_CN`` gets ``zh_Hant``,
+    ``zh-Hans-US`` gets ``zh_Hans``); otherwise ``zh_CN`` and ``zh_SG`` get ``zh_Hans``,
+    ``zh_TW``, ``zh_HK`` and ``zh_MO`` get ``zh_Hant`` (babel's likely-subtags data decides).
+    Otherwise the language decides, whatever the region (``de_AT`` and ``de_US`` get
+    ``de``), and anything unknown or malformed gets ``default``.
     """
     return _negotiate(requested or "", tuple(available), default)
 
@@ -100,21 +101,23 @@ def _negotiate(requested: str, available: tuple[str, ...], default: str) -> str:
     # Cached: babel's parsing normalizes against every known locale id (hundreds of µs).
     if not requested:
         return default
+    # parse_locale reads the parts without asking babel whether the combination exists, so
+    # de_US, ja_US and zh_Hans_US still find their language (and script).
     try:
-        parsed = babel.Locale.parse(requested.replace("-", "_"))
-    except (ValueError, TypeError, babel.UnknownLocaleError):
+        language, territory, script, *_ = babel.core.parse_locale(requested.replace("-", "_"))
+    except ValueError:
         return default
-    script = parsed.script
-    if script is None:
+    language = language.lower()
+    if script is None:  # the script people of that language (and region) write in
         likely: Mapping[str, str] = babel.core.get_global("likely_subtags")
-        for key in (f"{parsed.language}_{parsed.territory}", parsed.language):
+        for key in (f"{language}_{territory}" if territory else "", language):
             if key in likely:
-                script = babel.Locale.parse(likely[key]).script
+                script = babel.core.parse_locale(likely[key])[2]
                 break
-    candidates = [str(parsed)]
+    candidates = [f"{language}_{territory}"] if territory else []
     if script:
-        candidates.append(f"{parsed.language}_{script}")
-    candidates.append(parsed.language)
+        candidates.append(f"{language}_{script}")
+    candidates.append(language)
     for candidate in candidates:
         if candidate in available:
             return candidate
