@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from orderkit.clock import require_utc
 from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
 from orderkit.events import StockMovement
 from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
@@ -39,15 +40,29 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         ) from None
 
 
+def check_aware(**moments: datetime | None) -> None:
+    """Refuse a naive datetime (ValidationError naming it); None is allowed.
+
+    Backends would read a naive time differently (local time, UTC, or a TypeError), so none
+    of them is given one.
+    """
+    for field, moment in moments.items():
+        if moment is not None:
+            require_utc(field, moment)
+
+
 def check_query(query: OrderQuery) -> tuple[datetime, str] | None:
-    """Validate a query's limit and decode its cursor into ``(created_at, order_id)``."""
+    """Validate a query's limit and time bounds; decode its cursor into
+    ``(created_at, order_id)``."""
     check_limit(query.limit)
+    check_aware(placed_from=query.placed_from, placed_to=query.placed_to)
     return decode_cursor(query.cursor)
 
 
 def check_outbox_query(query: OutboxQuery) -> tuple[datetime, str] | None:
     """Validate an outbox query; decode its cursor into ``(created_at, entry_id)``."""
     check_limit(query.limit)
+    check_aware(created_from=query.created_from, created_to=query.created_to)
     if query.status is not None and query.status not in OutboxStatus.ALL:
         raise ValidationError("status", f"must be one of {', '.join(OutboxStatus.ALL)}")
     return decode_cursor(query.cursor)
@@ -73,6 +88,7 @@ def check_new_entries(entries: Sequence[OutboxEntry]) -> list[str]:
 
 def check_claim(now: datetime, limit: int, lease_until: datetime) -> None:
     check_limit(limit)
+    check_aware(now=now, lease_until=lease_until)
     if lease_until <= now:
         raise ValidationError("lease_until", "must be after now, or the claim ends at once")
 
