@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from orderkit import (
+    ConcurrencyConflict,
     OrderService,
     SchemaVersionError,
     StorageError,
@@ -117,6 +118,52 @@ def test_other_sqlite_errors_become_storage_errors(storage: SQLiteStorage) -> No
         uow.execute("SELECT * FROM no_such_table")
     assert StorageError is type(info.value)
     assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+def constraint_failure(statement: str) -> sqlite3.IntegrityError:
+    """The IntegrityError SQLite raises for ``statement`` against a small constrained table."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("CREATE TABLE parent (id TEXT PRIMARY KEY)")
+        conn.execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE, name TEXT NOT NULL, "
+            "n INTEGER CHECK (n >= 0), parent TEXT REFERENCES parent (id))"
+        )
+        conn.execute("INSERT INTO t (id, code, name, n) VALUES ('a', 'A', 'x', 1)")
+        with pytest.raises(sqlite3.IntegrityError) as info:
+            conn.execute(statement)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("INSERT INTO t (id, code, name) VALUES ('a', 'B', 'x')", ConcurrencyConflict),
+        ("INSERT INTO t (id, code, name) VALUES ('b', 'A', 'x')", ConcurrencyConflict),
+        ("INSERT INTO t (id, name) VALUES ('b', NULL)", StorageError),
+        ("INSERT INTO t (id, name, n) VALUES ('b', 'x', -1)", StorageError),
+        ("INSERT INTO t (id, name, parent) VALUES ('b', 'x', 'nobody')", StorageError),
+    ],
+    ids=["primary-key", "unique", "not-null", "check", "foreign-key"],
+)
+def test_only_a_unique_or_primary_key_failure_is_a_concurrency_conflict(
+    statement: str, expected: type[Exception]
+) -> None:
+    assert expected is type(SQLiteDialect().translate(constraint_failure(statement)))
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("UNIQUE constraint failed: t.code", ConcurrencyConflict),
+        ("NOT NULL constraint failed: t.name", StorageError),
+    ],
+)
+def test_without_an_error_name_the_constraint_is_read_from_the_message(
+    message: str, expected: type[Exception]
+) -> None:
+    # Pythons before 3.11 give no sqlite_errorname; the message names the constraint.
+    assert expected is type(SQLiteDialect().translate(sqlite3.IntegrityError(message)))
 
 
 def test_sqlite_errors_that_are_not_operational_become_storage_errors() -> None:

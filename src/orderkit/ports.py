@@ -252,8 +252,10 @@ class OutboxRepository(Protocol):
         """Insert new entries, all or nothing.
 
         Raises:
-            ValidationError: an entry is not ``queued`` with no attempts, or its payload is
-                not JSON-ready (dicts with string keys, lists, strings, numbers, bools, None).
+            ValidationError: an entry is not ``queued`` with no attempts, a field has the
+                wrong type (``entries[i].recipient`` not a str, a naive ``created_at``, …),
+                or its payload is not JSON-ready (dicts with string keys, lists, strings,
+                numbers, bools, None).
             ConcurrencyConflict: an entry with this id already exists.
         """
         ...

@@ -68,10 +68,29 @@ def check_outbox_query(query: OutboxQuery) -> tuple[datetime, str] | None:
     return decode_cursor(query.cursor)
 
 
+_ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")
+
+
+def _check_entry_fields(i: int, entry: OutboxEntry) -> None:
+    """Refuse fields of the wrong type, so every backend refuses the same entry the same way
+    (rather than a NOT NULL failure on one, a bad timestamp on another, nothing on a third)."""
+    for name in _ENTRY_TEXT_FIELDS:
+        if not isinstance(getattr(entry, name), str):
+            raise ValidationError(f"entries[{i}].{name}", "must be a str")
+    if entry.order_id is not None and not isinstance(entry.order_id, str):
+        raise ValidationError(f"entries[{i}].order_id", "must be a str or None")
+    if not isinstance(entry.last_error, str):
+        raise ValidationError(f"entries[{i}].last_error", "must be a str")
+    require_utc(f"entries[{i}].created_at", entry.created_at)
+    require_utc(f"entries[{i}].next_attempt_at", entry.next_attempt_at)
+    check_aware(**{f"entries[{i}].sent_at": entry.sent_at})
+
+
 def check_new_entries(entries: Sequence[OutboxEntry]) -> list[str]:
     """Check entries about to be added; return each payload as JSON text."""
     texts = []
     for i, entry in enumerate(entries):
+        _check_entry_fields(i, entry)
         if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
             raise ValidationError(
                 f"entries[{i}]", "a new outbox entry must be queued with no attempts"

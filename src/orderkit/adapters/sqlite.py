@@ -158,6 +158,18 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 
+_DUPLICATE_KEY = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def _is_duplicate_key(exc: sqlite3.IntegrityError) -> bool:
+    """Whether SQLite refused a row because its key (UNIQUE or PRIMARY KEY) is taken."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python 3.11+
+    if name is not None:
+        return name in _DUPLICATE_KEY
+    # Older Pythons: SQLite words both "UNIQUE constraint failed: table.column".
+    return str(exc).startswith("UNIQUE constraint failed")
+
+
 class SQLiteDialect(Dialect):
     def to_db_time(self, value: datetime) -> Any:
         # A fixed-width UTC text form sorts the same as the instants it names.
@@ -168,7 +180,10 @@ class SQLiteDialect(Dialect):
 
     def translate(self, exc: Exception) -> OrderkitError | None:
         if isinstance(exc, sqlite3.IntegrityError):
-            return ConcurrencyConflict(f"a concurrent write got there first: {exc}")
+            if _is_duplicate_key(exc):
+                return ConcurrencyConflict(f"a concurrent write got there first: {exc}")
+            # NOT NULL, CHECK, foreign key: a bad write, not a race; retrying cannot help.
+            return StorageError(f"SQLite refused a write that breaks a constraint: {exc}")
         if isinstance(exc, sqlite3.OperationalError):
             text = str(exc).lower()
             if "locked" in text or "busy" in text:
