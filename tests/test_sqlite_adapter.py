@@ -4,6 +4,7 @@ SQLite's errors become orderkit's. Everything the adapters share is in the contr
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -89,6 +90,59 @@ def test_a_file_written_by_a_newer_orderkit_is_refused_and_left_alone(path: Path
         assert (len(MIGRATIONS) + 1,) == conn.execute(
             "SELECT version FROM orderkit_schema"
         ).fetchone()
+
+
+def open_descriptors(path: Path) -> int:
+    """How many of this process's file descriptors point at ``path``."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc to count open files")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += Path(os.readlink(fd)) == path
+        except OSError:
+            continue
+    return count
+
+
+def test_a_file_written_by_a_newer_orderkit_is_refused_with_no_connection_left_open(
+    path: Path,
+) -> None:
+    SQLiteStorage(path).close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE orderkit_schema SET version = ?", (len(MIGRATIONS) + 1,))
+    before = open_descriptors(path)
+    with pytest.raises(SchemaVersionError):
+        SQLiteStorage(path)
+    assert before == open_descriptors(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_storage_error_with_no_connection_left_open(
+    path: Path,
+) -> None:
+    path.write_bytes(b"not a database, just text " * 100)
+    before = open_descriptors(path)
+    with pytest.raises(StorageError) as info:
+        SQLiteStorage(path)
+    assert (True, before) == (
+        isinstance(info.value.__cause__, sqlite3.DatabaseError),
+        open_descriptors(path),
+    )
+
+
+def test_a_new_file_locked_past_the_busy_timeout_while_opening_is_transient(path: Path) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(TransientStorageError) as info:
+            SQLiteStorage(path, busy_timeout=0.05)
+        other.execute("ROLLBACK")
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+@pytest.mark.usefixtures("locked")
+def test_opening_a_current_file_does_not_wait_for_the_write_lock(path: Path) -> None:
+    SQLiteStorage(path, busy_timeout=0.05).close()
 
 
 @pytest.mark.usefixtures("locked")

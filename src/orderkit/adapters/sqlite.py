@@ -208,6 +208,9 @@ class SQLiteStorage:
         ValidationError: ``":memory:"`` (use :class:`MemoryStorage`) or an unknown
             ``synchronous`` value.
         SchemaVersionError: the file was written by a newer orderkit.
+        StorageError: the file is not an SQLite database, or SQLite refused to open it.
+        TransientStorageError: the file had to be created or migrated and another process
+            held its write lock past ``busy_timeout``.
     """
 
     def __init__(
@@ -242,12 +245,19 @@ class SQLiteStorage:
         # A connection must not cross a fork; a child process opens its own.
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             return conn
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from exc
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:  # not a database, or locked past the busy timeout
+            conn.close()
+            raise self._translated(exc) from exc
         self._local.conn = conn
         self._local.pid = os.getpid()
         with self._lock:
@@ -262,7 +272,7 @@ class SQLiteStorage:
         try:
             conn.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         except sqlite3.Error as exc:
-            raise (self._dialect.translate(exc) or StorageError(str(exc))) from exc
+            raise self._translated(exc) from exc
         uow = SqlUnitOfWork(conn, self._dialect, writable=writable, on_commit=conn.commit)
         try:
             yield uow
@@ -285,28 +295,58 @@ class SQLiteStorage:
             row = uow.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
         return int(row[0])
 
+    def _translated(self, exc: sqlite3.Error) -> OrderkitError:
+        return self._dialect.translate(exc) or StorageError(f"SQLite error: {exc}")
+
     def _migrate(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
+        """Bring the file's schema up to date; on any failure close what was opened."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            # A file already up to date is only read, so opening it never waits for a writer.
+            if self._schema_version(conn) != len(MIGRATIONS):
+                self._upgrade(conn)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._translated(exc) from exc
+            raise
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
+        """The schema version stored in the file (0 for a new file), refusing a newer one."""
+        table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SCHEMA_TABLE,)
+        ).fetchone()
+        row = (
+            None
+            if table is None
+            else conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
+        )
+        current = 0 if row is None else int(row[0])
+        if current > len(MIGRATIONS):
+            raise SchemaVersionError(
+                f"{self.path} has schema version {current} but this orderkit knows "
+                f"{len(MIGRATIONS)}; upgrade orderkit"
+            )
+        return current
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER NOT NULL)")
-            row = conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
-            current = 0 if row is None else int(row[0])
-            if row is None:
+            if conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone() is None:
                 conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (0)")
-            if current > len(MIGRATIONS):
-                raise SchemaVersionError(
-                    f"{self.path} has schema version {current} but this orderkit knows "
-                    f"{len(MIGRATIONS)}; upgrade orderkit"
-                )
+            # Read again under the write lock: another process may have migrated meanwhile.
+            current = self._schema_version(conn)
             for statements in MIGRATIONS[current:]:
                 for statement in statements:
                     conn.execute(statement)
-            conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (len(MIGRATIONS),))
+            if current != len(MIGRATIONS):
+                conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (len(MIGRATIONS),))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
