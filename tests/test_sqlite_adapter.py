@@ -4,8 +4,10 @@ SQLite's errors become orderkit's. Everything the adapters share is in the contr
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -143,6 +145,22 @@ def test_a_new_file_locked_past_the_busy_timeout_while_opening_is_transient(path
 @pytest.mark.usefixtures("locked")
 def test_opening_a_current_file_does_not_wait_for_the_write_lock(path: Path) -> None:
     SQLiteStorage(path, busy_timeout=0.05).close()
+
+
+def test_the_connections_of_finished_threads_are_closed(path: Path, storage: SQLiteStorage) -> None:
+    def run_threads(count: int) -> int:
+        for _ in range(count):
+            worker = threading.Thread(target=lambda: OrderService(storage).stock("MUG"))
+            worker.start()
+            worker.join()
+        gc.collect()
+        return open_descriptors(path)
+
+    OrderService(storage).stock("MUG")  # this thread's connection, kept
+    # SQLite keeps a closed connection's file descriptor for reuse while another connection
+    # of the process holds a lock on the file, so the count is taken after a first thread.
+    after_one = run_threads(1)
+    assert after_one == run_threads(20)
 
 
 @pytest.mark.usefixtures("locked")
