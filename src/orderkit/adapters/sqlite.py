@@ -34,7 +34,6 @@ __all__ = ["SQLiteStorage"]
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-# Each entry moves the schema up one version; never edit a released entry, add one.
 #: The oldest SQLite with ``UPDATE … RETURNING`` (2021), which claims and reservations use.
 MIN_SQLITE = (3, 35, 0)
 
@@ -54,6 +53,7 @@ def require_sqlite(version: tuple[int, ...]) -> None:
         )
 
 
+# Each entry moves the schema up one version; never edit a released entry, add one.
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE orderkit_orders (

@@ -32,12 +32,11 @@ from orderkit.clock import SystemClock, require_utc
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
 from orderkit.notification import Message
 from orderkit.ports import Clock
-from orderkit.webhooks import secret_key, signature_headers
+from orderkit.webhooks import MIN_SECRET_BYTES, secret_key, signature_headers
 
 __all__ = ["WebhookChannel", "WebhookEndpoint", "webhook_body"]
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
-_MIN_SECRET_BYTES = 24  # the scheme's lower bound; the reference vector's secret is 24 bytes
 
 
 def _secrets(value: Sequence[str] | str) -> tuple[str, ...]:
@@ -82,10 +81,11 @@ class WebhookEndpoint:
         if not self.secrets:
             raise ValidationError("secrets", "give at least one secret")
         for i, secret in enumerate(self.secrets):
-            if len(secret_key(secret, f"secrets[{i}]")) < _MIN_SECRET_BYTES:
+            if len(secret_key(secret, f"secrets[{i}]")) < MIN_SECRET_BYTES:
                 raise ValidationError(
                     f"secrets[{i}]",
-                    "is shorter than 24 bytes; make one with orderkit.webhooks.generate_secret()",
+                    f"is shorter than {MIN_SECRET_BYTES} bytes; "
+                    "make one with orderkit.webhooks.generate_secret()",
                 )
 
     def __repr__(self) -> str:  # never print secrets into logs
