@@ -330,6 +330,36 @@ def test_an_outcome_after_the_lease_was_taken_over_is_counted_lost_and_the_other
     )
 
 
+def test_a_dispatcher_leaves_an_entry_unsent_when_less_than_half_its_lease_is_left(
+    storage: MemoryStorage, clock: FixedClock
+) -> None:
+    lease = timedelta(minutes=5)
+
+    class Slow(RecordingChannel):
+        def send(self, message: Message) -> None:
+            super().send(message)
+            clock.advance(timedelta(minutes=3))  # well inside the lease, but over half of it
+
+    add(storage, sample_entry("e-1"), sample_entry("e-2"))
+    slow, rival_channel = Slow(), Slow()
+    first = Dispatcher(storage, [slow], JsonRenderer(), clock=clock, lease=lease)
+    report = first.dispatch_pending()
+    clock.advance(lease)  # e-2's lease runs out and another dispatcher claims it
+    rival = Dispatcher(storage, [rival_channel], JsonRenderer(), clock=clock, lease=lease)
+    rival_report = rival.dispatch_pending()
+    assert (
+        DispatchReport(claimed=2, sent=1, lost=1),
+        DispatchReport(claimed=1, sent=1),
+        ["e-1"],
+        ["e-2"],
+    ) == (
+        report,
+        rival_report,
+        [m.message_id for m in slow.attempts],
+        [m.message_id for m in rival_channel.attempts],
+    )
+
+
 # -- re-sending ------------------------------------------------------------------------------
 
 

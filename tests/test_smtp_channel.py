@@ -235,6 +235,20 @@ def test_a_recipient_the_server_defers_with_450_is_retryable(sink: SmtpSink, por
     assert (True, True) == (error.retryable, "450" in str(error))
 
 
+class QuitRefusingSink(SmtpSink):
+    """Accepts every message, then answers QUIT with 421 instead of 221."""
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        return "421 4.3.0 Shutting down"
+
+
+def test_a_message_the_server_accepted_counts_as_sent_when_quit_then_fails() -> None:
+    sink = QuitRefusingSink()
+    with running_smtp(sink) as quit_refusing_port:
+        channel(quit_refusing_port).send(sample_message())
+    assert 1 == len(sink.deliveries)
+
+
 def test_a_server_that_is_down_is_retryable() -> None:
     error = failure(lambda: channel(free_port()).send(sample_message()))
     assert error.retryable is True

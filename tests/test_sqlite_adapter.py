@@ -4,7 +4,10 @@ SQLite's errors become orderkit's. Everything the adapters share is in the contr
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from orderkit import (
+    ConcurrencyConflict,
     OrderService,
     SchemaVersionError,
     StorageError,
@@ -90,6 +94,75 @@ def test_a_file_written_by_a_newer_orderkit_is_refused_and_left_alone(path: Path
         ).fetchone()
 
 
+def open_descriptors(path: Path) -> int:
+    """How many of this process's file descriptors point at ``path``."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc to count open files")
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += Path(os.readlink(fd)) == path
+        except OSError:
+            continue
+    return count
+
+
+def test_a_file_written_by_a_newer_orderkit_is_refused_with_no_connection_left_open(
+    path: Path,
+) -> None:
+    SQLiteStorage(path).close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE orderkit_schema SET version = ?", (len(MIGRATIONS) + 1,))
+    before = open_descriptors(path)
+    with pytest.raises(SchemaVersionError):
+        SQLiteStorage(path)
+    assert before == open_descriptors(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_storage_error_with_no_connection_left_open(
+    path: Path,
+) -> None:
+    path.write_bytes(b"not a database, just text " * 100)
+    before = open_descriptors(path)
+    with pytest.raises(StorageError) as info:
+        SQLiteStorage(path)
+    assert (True, before) == (
+        isinstance(info.value.__cause__, sqlite3.DatabaseError),
+        open_descriptors(path),
+    )
+
+
+def test_a_new_file_locked_past_the_busy_timeout_while_opening_is_transient(path: Path) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(TransientStorageError) as info:
+            SQLiteStorage(path, busy_timeout=0.05)
+        other.execute("ROLLBACK")
+    assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+@pytest.mark.usefixtures("locked")
+def test_opening_a_current_file_does_not_wait_for_the_write_lock(path: Path) -> None:
+    SQLiteStorage(path, busy_timeout=0.05).close()
+
+
+def test_the_connections_of_finished_threads_are_closed(path: Path, storage: SQLiteStorage) -> None:
+    def run_threads(count: int) -> int:
+        for _ in range(count):
+            worker = threading.Thread(target=lambda: OrderService(storage).stock("MUG"))
+            worker.start()
+            worker.join()
+        gc.collect()
+        return open_descriptors(path)
+
+    OrderService(storage).stock("MUG")  # this thread's connection, kept
+    # SQLite keeps a closed connection's file descriptor for reuse while another connection
+    # of the process holds a lock on the file, so the count is taken after a first thread.
+    after_one = run_threads(1)
+    assert after_one == run_threads(20)
+
+
 @pytest.mark.usefixtures("locked")
 def test_a_write_lock_held_past_the_busy_timeout_is_transient(storage: SQLiteStorage) -> None:
     with pytest.raises(TransientStorageError, match="busy timeout") as info, storage.unit_of_work():
@@ -117,6 +190,52 @@ def test_other_sqlite_errors_become_storage_errors(storage: SQLiteStorage) -> No
         uow.execute("SELECT * FROM no_such_table")
     assert StorageError is type(info.value)
     assert isinstance(info.value.__cause__, sqlite3.OperationalError)
+
+
+def constraint_failure(statement: str) -> sqlite3.IntegrityError:
+    """The IntegrityError SQLite raises for ``statement`` against a small constrained table."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("CREATE TABLE parent (id TEXT PRIMARY KEY)")
+        conn.execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, code TEXT UNIQUE, name TEXT NOT NULL, "
+            "n INTEGER CHECK (n >= 0), parent TEXT REFERENCES parent (id))"
+        )
+        conn.execute("INSERT INTO t (id, code, name, n) VALUES ('a', 'A', 'x', 1)")
+        with pytest.raises(sqlite3.IntegrityError) as info:
+            conn.execute(statement)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("INSERT INTO t (id, code, name) VALUES ('a', 'B', 'x')", ConcurrencyConflict),
+        ("INSERT INTO t (id, code, name) VALUES ('b', 'A', 'x')", ConcurrencyConflict),
+        ("INSERT INTO t (id, name) VALUES ('b', NULL)", StorageError),
+        ("INSERT INTO t (id, name, n) VALUES ('b', 'x', -1)", StorageError),
+        ("INSERT INTO t (id, name, parent) VALUES ('b', 'x', 'nobody')", StorageError),
+    ],
+    ids=["primary-key", "unique", "not-null", "check", "foreign-key"],
+)
+def test_only_a_unique_or_primary_key_failure_is_a_concurrency_conflict(
+    statement: str, expected: type[Exception]
+) -> None:
+    assert expected is type(SQLiteDialect().translate(constraint_failure(statement)))
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("UNIQUE constraint failed: t.code", ConcurrencyConflict),
+        ("NOT NULL constraint failed: t.name", StorageError),
+    ],
+)
+def test_without_an_error_name_the_constraint_is_read_from_the_message(
+    message: str, expected: type[Exception]
+) -> None:
+    # Pythons before 3.11 give no sqlite_errorname; the message names the constraint.
+    assert expected is type(SQLiteDialect().translate(sqlite3.IntegrityError(message)))
 
 
 def test_sqlite_errors_that_are_not_operational_become_storage_errors() -> None:

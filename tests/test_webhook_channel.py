@@ -188,6 +188,17 @@ def test_a_dedup_key_that_is_not_ascii_is_refused_before_anything_is_sent(
     assert ("dedup_key", []) == (caught.value.field, receiver.requests)
 
 
+def test_a_clock_giving_naive_times_is_a_permanent_failure_before_anything_is_sent(
+    receiver: WebhookReceiver,
+) -> None:
+    class NaiveClock:
+        def now(self) -> datetime:
+            return NOW.replace(tzinfo=None)
+
+    error = failure(webhook(receiver.url("/hooks"), clock=NaiveClock()))  # type: ignore[arg-type]
+    assert (False, []) == (error.retryable, receiver.requests)
+
+
 def test_a_transport_can_be_injected(clock: FixedClock) -> None:
     seen: list[httpx.Request] = []
 
@@ -218,11 +229,14 @@ def test_a_closed_channel_opens_a_new_connection_pool_on_the_next_send(
     ("url", "secrets", "field"),
     [
         ("ftp://erp.example/hooks", [SECRET], "url"),
+        ("http://", [SECRET], "url"),
+        ("https:///hooks", [SECRET], "url"),
+        ("https://erp.example:port/hooks", [SECRET], "url"),
         ("https://erp.example/hooks", [], "secrets"),
         ("https://erp.example/hooks", ["whsec_!!"], "secrets[0]"),
         ("https://erp.example/hooks", [SECRET, "whsec_c2hvcnQ="], "secrets[1]"),
     ],
-    ids=["not-http", "no-secret", "not-base64", "too-short"],
+    ids=["not-http", "no-host", "empty-host", "bad-port", "no-secret", "not-base64", "too-short"],
 )
 def test_a_malformed_endpoint_is_refused(url: str, secrets: list[str], field: str) -> None:
     with pytest.raises(ValidationError) as caught:

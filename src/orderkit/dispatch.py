@@ -6,7 +6,8 @@ while a mail server or webhook endpoint takes its time:
 1. claim up to ``limit`` due entries in one short unit of work (each becomes ``sending`` with
    a lease; on PostgreSQL concurrent dispatchers skip each other's rows);
 2. render each entry with the :class:`Renderer` and send it through the channel it names,
-   outside any unit of work;
+   outside any unit of work; an entry whose turn comes with less than half the lease left
+   is not sent, and it and the rest of the batch are claimed again once the lease ends;
 3. record each outcome in its own short unit of work, with a ``NotificationSent`` or
    ``NotificationFailed`` event on the entry's stream (its order's when it has one).
 
@@ -14,7 +15,8 @@ A retryable :class:`~orderkit.errors.DeliveryFailed` queues the entry again afte
 from the :class:`RetryPolicy`; a permanent failure, the last allowed attempt, an unknown
 channel or a render error makes it ``dead`` with the error kept, until :meth:`Dispatcher.resend`.
 Several dispatchers (threads, processes, machines) may run against one storage: a claimed entry
-is held by one of them until its lease ends.
+is held by one of them until its lease ends, and a send shorter than half the lease is made
+by one dispatcher only.
 """
 
 from __future__ import annotations
@@ -150,8 +152,10 @@ class RetryPolicy:
 class DispatchReport:
     """What one or more dispatch runs did.
 
-    ``lost`` counts outcomes not recorded because the entry's lease had been taken over by
-    another dispatcher (see :class:`~orderkit.errors.LeaseLost`).
+    ``lost`` counts claimed entries this dispatcher did not see through: outcomes not recorded
+    because the entry's lease had been taken over by another dispatcher (see
+    :class:`~orderkit.errors.LeaseLost`), and entries left unsent because less than half of
+    the lease was left when their turn came (they are claimed again once it ends).
     """
 
     claimed: int = 0
@@ -181,8 +185,11 @@ class Dispatcher:
         renderer: turns an entry into a :class:`~orderkit.notification.Message`.
         clock: where "now" comes from; UTC system time by default.
         retry: the :class:`RetryPolicy`; eight attempts from 30 s to 2 h apart by default.
-        lease: how long a claimed entry is held before another dispatcher may take it over;
-            longer than the slowest send, or a slow send may go out twice.
+        lease: how long a claimed batch is held before another dispatcher may take its
+            entries over. A send is started only while at least half the lease is left (the
+            rest of the batch waits for the lease to end and is claimed again), so a message
+            goes out twice only if one send takes longer than half the lease: make it more
+            than twice the slowest send.
         only_own_channels: claim only entries for this dispatcher's channels, leaving the
             rest to other dispatchers (one worker for email, another for webhooks). By
             default every due entry is claimed and one for an unknown channel is dead.
@@ -248,7 +255,12 @@ class Dispatcher:
             )
             uow.commit()
         report = DispatchReport(claimed=len(claimed))
-        for entry in claimed:
+        for index, entry in enumerate(claimed):
+            # The whole batch shares one lease. A send started with less than half of it
+            # left could outlive it while another dispatcher sends the same entry, so the
+            # rest of the batch is left to be claimed again once the lease ends.
+            if entry.next_attempt_at - self._now() < self.lease / 2:
+                return report + DispatchReport(lost=len(claimed) - index)
             outcome = self._record(entry, self._deliver(entry))
             report = report + DispatchReport(**{outcome: 1})
         return report

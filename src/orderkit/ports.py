@@ -128,7 +128,8 @@ class OrderRepository(Protocol):
         """Orders matching every filter of ``query``, newest first, one page at a time.
 
         Raises:
-            ValidationError: the cursor is malformed or the limit is not in 1..1000.
+            ValidationError: the cursor is malformed, the limit is not in 1..1000, or
+                ``placed_from`` / ``placed_to`` is a naive datetime.
         """
         ...
 
@@ -251,8 +252,10 @@ class OutboxRepository(Protocol):
         """Insert new entries, all or nothing.
 
         Raises:
-            ValidationError: an entry is not ``queued`` with no attempts, or its payload is
-                not JSON-ready (dicts with string keys, lists, strings, numbers, bools, None).
+            ValidationError: an entry is not ``queued`` with no attempts, a field has the
+                wrong type (``entries[i].recipient`` not a str, a naive ``created_at``, …),
+                or its payload is not JSON-ready (dicts with string keys, lists, strings,
+                numbers, bools, None).
             ConcurrencyConflict: an entry with this id already exists.
         """
         ...
@@ -279,8 +282,8 @@ class OutboxRepository(Protocol):
         work is claiming at the same moment are skipped, never claimed twice.
 
         Raises:
-            ValidationError: ``limit`` is not in 1..1000 or ``lease_until`` is not after
-                ``now``.
+            ValidationError: ``limit`` is not in 1..1000, ``now`` or ``lease_until`` is a
+                naive datetime, or ``lease_until`` is not after ``now``.
         """
         ...
 
@@ -320,8 +323,9 @@ class OutboxRepository(Protocol):
         """Entries matching every filter of ``query``, oldest first, one page at a time.
 
         Raises:
-            ValidationError: the cursor is malformed, the limit is not in 1..1000, or the
-                status is not one of :attr:`OutboxStatus.ALL`.
+            ValidationError: the cursor is malformed, the limit is not in 1..1000, the
+                status is not one of :attr:`OutboxStatus.ALL`, or ``created_from`` /
+                ``created_to`` is a naive datetime.
         """
         ...
 

@@ -39,13 +39,15 @@ SECRET_PREFIX = "whsec_"
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 """How far a timestamp may be from the receiver's clock, either way, before it is refused."""
 
-_MIN_GENERATED_BYTES = 24  # the scheme asks for secrets of 24 to 64 bytes
+#: The shortest secret the scheme allows, in bytes (it asks for 24 to 64); endpoints refuse
+#: shorter ones and :func:`generate_secret` makes none.
+MIN_SECRET_BYTES = 24
 
 
 def generate_secret(nbytes: int = 32) -> str:
     """A new random secret, ``whsec_<base64>``, for a webhook endpoint."""
-    if not _MIN_GENERATED_BYTES <= nbytes <= 64:
-        raise ValidationError("nbytes", f"must be between 24 and 64, got {nbytes}")
+    if not MIN_SECRET_BYTES <= nbytes <= 64:
+        raise ValidationError("nbytes", f"must be between {MIN_SECRET_BYTES} and 64, got {nbytes}")
     return SECRET_PREFIX + base64.b64encode(_random.token_bytes(nbytes)).decode("ascii")
 
 

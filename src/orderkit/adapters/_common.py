@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from orderkit.clock import require_utc
 from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
 from orderkit.events import StockMovement
 from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
@@ -39,24 +40,57 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         ) from None
 
 
+def check_aware(**moments: datetime | None) -> None:
+    """Refuse a naive datetime (ValidationError naming it); None is allowed.
+
+    Backends would read a naive time differently (local time, UTC, or a TypeError), so none
+    of them is given one.
+    """
+    for field, moment in moments.items():
+        if moment is not None:
+            require_utc(field, moment)
+
+
 def check_query(query: OrderQuery) -> tuple[datetime, str] | None:
-    """Validate a query's limit and decode its cursor into ``(created_at, order_id)``."""
+    """Validate a query's limit and time bounds; decode its cursor into
+    ``(created_at, order_id)``."""
     check_limit(query.limit)
+    check_aware(placed_from=query.placed_from, placed_to=query.placed_to)
     return decode_cursor(query.cursor)
 
 
 def check_outbox_query(query: OutboxQuery) -> tuple[datetime, str] | None:
     """Validate an outbox query; decode its cursor into ``(created_at, entry_id)``."""
     check_limit(query.limit)
+    check_aware(created_from=query.created_from, created_to=query.created_to)
     if query.status is not None and query.status not in OutboxStatus.ALL:
         raise ValidationError("status", f"must be one of {', '.join(OutboxStatus.ALL)}")
     return decode_cursor(query.cursor)
+
+
+_ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")
+
+
+def _check_entry_fields(i: int, entry: OutboxEntry) -> None:
+    """Refuse fields of the wrong type, so every backend refuses the same entry the same way
+    (rather than a NOT NULL failure on one, a bad timestamp on another, nothing on a third)."""
+    for name in _ENTRY_TEXT_FIELDS:
+        if not isinstance(getattr(entry, name), str):
+            raise ValidationError(f"entries[{i}].{name}", "must be a str")
+    if entry.order_id is not None and not isinstance(entry.order_id, str):
+        raise ValidationError(f"entries[{i}].order_id", "must be a str or None")
+    if not isinstance(entry.last_error, str):
+        raise ValidationError(f"entries[{i}].last_error", "must be a str")
+    require_utc(f"entries[{i}].created_at", entry.created_at)
+    require_utc(f"entries[{i}].next_attempt_at", entry.next_attempt_at)
+    check_aware(**{f"entries[{i}].sent_at": entry.sent_at})
 
 
 def check_new_entries(entries: Sequence[OutboxEntry]) -> list[str]:
     """Check entries about to be added; return each payload as JSON text."""
     texts = []
     for i, entry in enumerate(entries):
+        _check_entry_fields(i, entry)
         if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
             raise ValidationError(
                 f"entries[{i}]", "a new outbox entry must be queued with no attempts"
@@ -73,6 +107,7 @@ def check_new_entries(entries: Sequence[OutboxEntry]) -> list[str]:
 
 def check_claim(now: datetime, limit: int, lease_until: datetime) -> None:
     check_limit(limit)
+    check_aware(now=now, lease_until=lease_until)
     if lease_until <= now:
         raise ValidationError("lease_until", "must be after now, or the claim ends at once")
 

@@ -48,14 +48,6 @@ from orderkit.serialization import (
 SCHEMA_TABLE = "orderkit_schema"
 
 
-class Cursor(Protocol):
-    rowcount: int
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
 class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
 
@@ -211,9 +203,6 @@ class _Where:
 class _Repo:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-
-
-_ORDER_COLUMNS = "data"
 
 
 class _Orders(_Repo):

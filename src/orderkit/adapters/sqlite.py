@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
@@ -33,7 +34,6 @@ __all__ = ["SQLiteStorage"]
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-# Each entry moves the schema up one version; never edit a released entry, add one.
 #: The oldest SQLite with ``UPDATE … RETURNING`` (2021), which claims and reservations use.
 MIN_SQLITE = (3, 35, 0)
 
@@ -53,6 +53,7 @@ def require_sqlite(version: tuple[int, ...]) -> None:
         )
 
 
+# Each entry moves the schema up one version; never edit a released entry, add one.
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE orderkit_orders (
@@ -158,6 +159,18 @@ MIGRATIONS: list[list[str]] = [
 ]
 
 
+_DUPLICATE_KEY = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def _is_duplicate_key(exc: sqlite3.IntegrityError) -> bool:
+    """Whether SQLite refused a row because its key (UNIQUE or PRIMARY KEY) is taken."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python 3.11+
+    if name is not None:
+        return name in _DUPLICATE_KEY
+    # Older Pythons: SQLite words both "UNIQUE constraint failed: table.column".
+    return str(exc).startswith("UNIQUE constraint failed")
+
+
 class SQLiteDialect(Dialect):
     def to_db_time(self, value: datetime) -> Any:
         # A fixed-width UTC text form sorts the same as the instants it names.
@@ -168,7 +181,10 @@ class SQLiteDialect(Dialect):
 
     def translate(self, exc: Exception) -> OrderkitError | None:
         if isinstance(exc, sqlite3.IntegrityError):
-            return ConcurrencyConflict(f"a concurrent write got there first: {exc}")
+            if _is_duplicate_key(exc):
+                return ConcurrencyConflict(f"a concurrent write got there first: {exc}")
+            # NOT NULL, CHECK, foreign key: a bad write, not a race; retrying cannot help.
+            return StorageError(f"SQLite refused a write that breaks a constraint: {exc}")
         if isinstance(exc, sqlite3.OperationalError):
             text = str(exc).lower()
             if "locked" in text or "busy" in text:
@@ -179,6 +195,36 @@ class SQLiteDialect(Dialect):
         if isinstance(exc, sqlite3.Error):
             return StorageError(f"SQLite error: {exc}")
         return None
+
+
+# Connections a forked child inherited. The child must not close them (SQLite connections
+# must not be used across a fork); keeping them referenced stops them being closed on collection.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _retire(
+    conn: sqlite3.Connection, pid: int, registry: dict[sqlite3.Connection, int], lock: Any
+) -> None:
+    """Close a thread's connection once the thread has ended (or the storage is closed)."""
+    with lock:
+        registry.pop(conn, None)
+    if os.getpid() == pid:
+        conn.close()
+    else:
+        _INHERITED.append(conn)
+
+
+class _ThreadConnection:
+    """Owns one thread's connection; when the thread ends, its locals die and this closes it."""
+
+    __slots__ = ("__weakref__", "conn", "pid")
+
+    def __init__(
+        self, conn: sqlite3.Connection, registry: dict[sqlite3.Connection, int], lock: Any
+    ) -> None:
+        self.conn = conn
+        self.pid = os.getpid()
+        weakref.finalize(self, _retire, conn, self.pid, registry, lock)
 
 
 class SQLiteStorage:
@@ -193,6 +239,9 @@ class SQLiteStorage:
         ValidationError: ``":memory:"`` (use :class:`MemoryStorage`) or an unknown
             ``synchronous`` value.
         SchemaVersionError: the file was written by a newer orderkit.
+        StorageError: the file is not an SQLite database, or SQLite refused to open it.
+        TransientStorageError: the file had to be created or migrated and another process
+            held its write lock past ``busy_timeout``.
     """
 
     def __init__(
@@ -215,7 +264,9 @@ class SQLiteStorage:
         self.synchronous = synchronous.upper()
         self._dialect = SQLiteDialect()
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        # Per-thread connections -> the pid that opened them; a thread's connection is closed
+        # when the thread ends (see _ThreadConnection) or when the storage is closed.
+        self._connections: dict[sqlite3.Connection, int] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._migrate()
@@ -223,20 +274,27 @@ class SQLiteStorage:
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise StorageError("this storage is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
         # A connection must not cross a fork; a child process opens its own.
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
-            return conn
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        self._local.conn = conn
-        self._local.pid = os.getpid()
+        if holder is not None and holder.pid == os.getpid():
+            return holder.conn
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._translated(exc) from exc
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:  # not a database, or locked past the busy timeout
+            conn.close()
+            raise self._translated(exc) from exc
         with self._lock:
-            self._connections.append(conn)
+            self._connections[conn] = os.getpid()
+        # Replacing the holder retires the old connection (kept if inherited over a fork).
+        self._local.holder = _ThreadConnection(conn, self._connections, self._lock)
         return conn
 
     @contextmanager
@@ -247,7 +305,7 @@ class SQLiteStorage:
         try:
             conn.execute("BEGIN IMMEDIATE" if writable else "BEGIN")
         except sqlite3.Error as exc:
-            raise (self._dialect.translate(exc) or StorageError(str(exc))) from exc
+            raise self._translated(exc) from exc
         uow = SqlUnitOfWork(conn, self._dialect, writable=writable, on_commit=conn.commit)
         try:
             yield uow
@@ -270,34 +328,65 @@ class SQLiteStorage:
             row = uow.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
         return int(row[0])
 
+    def _translated(self, exc: sqlite3.Error) -> OrderkitError:
+        return self._dialect.translate(exc) or StorageError(f"SQLite error: {exc}")
+
     def _migrate(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
+        """Bring the file's schema up to date; on any failure close what was opened."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self._connect()
+            # A file already up to date is only read, so opening it never waits for a writer.
+            if self._schema_version(conn) != len(MIGRATIONS):
+                self._upgrade(conn)
+        except BaseException as exc:
+            self.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._translated(exc) from exc
+            raise
+
+    def _schema_version(self, conn: sqlite3.Connection) -> int:
+        """The schema version stored in the file (0 for a new file), refusing a newer one."""
+        table = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SCHEMA_TABLE,)
+        ).fetchone()
+        row = (
+            None
+            if table is None
+            else conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
+        )
+        current = 0 if row is None else int(row[0])
+        if current > len(MIGRATIONS):
+            raise SchemaVersionError(
+                f"{self.path} has schema version {current} but this orderkit knows "
+                f"{len(MIGRATIONS)}; upgrade orderkit"
+            )
+        return current
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER NOT NULL)")
-            row = conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone()
-            current = 0 if row is None else int(row[0])
-            if row is None:
+            if conn.execute(f"SELECT version FROM {SCHEMA_TABLE}").fetchone() is None:
                 conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (0)")
-            if current > len(MIGRATIONS):
-                raise SchemaVersionError(
-                    f"{self.path} has schema version {current} but this orderkit knows "
-                    f"{len(MIGRATIONS)}; upgrade orderkit"
-                )
+            # Read again under the write lock: another process may have migrated meanwhile.
+            current = self._schema_version(conn)
             for statements in MIGRATIONS[current:]:
                 for statement in statements:
                     conn.execute(statement)
-            conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (len(MIGRATIONS),))
+            if current != len(MIGRATIONS):
+                conn.execute(f"UPDATE {SCHEMA_TABLE} SET version = ?", (len(MIGRATIONS),))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
         """Close every connection this storage opened."""
-        self._closed = True
         with self._lock:
-            for conn in self._connections:
-                conn.close()
+            self._closed = True
+            mine = [c for c, pid in self._connections.items() if pid == os.getpid()]
             self._connections.clear()
+        for conn in mine:
+            conn.close()

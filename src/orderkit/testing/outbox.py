@@ -137,6 +137,25 @@ class OutboxContract:
             uow.outbox.add([sample_entry("e-1"), attrs.evolve(sample_entry("e-2"), **change)])
         assert "entries[1]" == raised.value.field
 
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            ({"recipient": None}, "entries[1].recipient"),
+            ({"kind": 7}, "entries[1].kind"),
+            ({"order_id": 12}, "entries[1].order_id"),
+            ({"created_at": T0.replace(tzinfo=None)}, "entries[1].created_at"),
+            ({"next_attempt_at": "soon"}, "entries[1].next_attempt_at"),
+        ],
+        ids=["recipient", "kind", "order_id", "naive-created-at", "next-attempt-at"],
+    )
+    def test_adding_an_entry_with_a_field_of_the_wrong_type_raises_validation_error_naming_it(
+        self, storage: Storage, change: dict[str, Any], field: str
+    ) -> None:
+        bad = attrs.evolve(sample_entry("e-2"), **change)
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as raised:
+            uow.outbox.add([sample_entry("e-1"), bad])
+        assert (field, None) == (raised.value.field, self.read(storage, "e-1"))
+
     def test_adding_a_payload_that_is_not_json_ready_raises_validation_error_and_adds_nothing(
         self, storage: Storage
     ) -> None:
@@ -211,6 +230,25 @@ class OutboxContract:
         with storage.unit_of_work() as uow, pytest.raises(ValidationError) as raised:
             uow.outbox.claim_due(T0, 10, T0)
         assert "lease_until" == raised.value.field
+
+    @pytest.mark.parametrize(
+        ("now", "lease_until", "field"),
+        [
+            (T0.replace(tzinfo=None), T0 + LEASE, "now"),
+            (T0, (T0 + LEASE).replace(tzinfo=None), "lease_until"),
+        ],
+        ids=["now", "lease_until"],
+    )
+    def test_claiming_with_a_naive_datetime_raises_validation_error_naming_it(
+        self, storage: Storage, now: datetime, lease_until: datetime, field: str
+    ) -> None:
+        self.add(storage, sample_entry("e-1"))
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as raised:
+            uow.outbox.claim_due(now, 10, lease_until)
+        assert (field, OutboxStatus.QUEUED) == (
+            raised.value.field,
+            (self.read(storage, "e-1") or sample_entry("missing")).status,
+        )
 
     def test_a_claim_that_is_rolled_back_leaves_its_entries_queued(self, storage: Storage) -> None:
         self.add(storage, sample_entry())
@@ -397,8 +435,10 @@ class OutboxContract:
             (OutboxQuery(status="lost"), "status"),
             (OutboxQuery(limit=0), "limit"),
             (OutboxQuery(cursor="garbage"), "cursor"),
+            (OutboxQuery(created_from=T0.replace(tzinfo=None)), "created_from"),
+            (OutboxQuery(created_to=T0.replace(tzinfo=None)), "created_to"),
         ],
-        ids=["status", "limit", "cursor"],
+        ids=["status", "limit", "cursor", "naive-created-from", "naive-created-to"],
     )
     def test_finding_with_a_malformed_query_raises_validation_error_naming_the_field(
         self, storage: Storage, query: OutboxQuery, field: str

@@ -1406,6 +1406,15 @@ class StorageContract(OutboxContract):
             service.find(limit=limit)
         assert "limit" == refused.value.field
 
+    @pytest.mark.parametrize("field", ["placed_from", "placed_to"])
+    def test_finding_orders_with_a_naive_datetime_raises_validation_error_naming_the_field(
+        self, storage: Storage, field: str
+    ) -> None:
+        query = OrderQuery(**{field: datetime(2026, 1, 1)})  # type: ignore[arg-type]
+        with storage.reader() as uow, pytest.raises(ValidationError) as refused:
+            uow.orders.find(query)
+        assert field == refused.value.field
+
     # -- stock ---------------------------------------------------------------------------------
 
     def test_receiving_stock_is_an_event_on_the_stream_of_its_sku_and_location(

@@ -130,12 +130,15 @@ class SmtpChannel:
             DeliveryFailed: the server refused the message (5xx, not retryable), deferred it
                 (4xx, retryable), could not be reached or timed out (retryable), or its
                 certificate could not be verified (not retryable: fix the trust settings).
+                Once the server has accepted the message nothing is raised: a failed QUIT
+                does not make it a failure to be sent again.
         """
         mail = self.build(message)
         envelope_from = parse_address("sender", self._sender).addr_spec
         envelope_to = parse_address("recipient", message.recipient).addr_spec
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 smtp.ehlo()
                 if self._starttls:
                     smtp.starttls(context=self._context())
@@ -143,6 +146,9 @@ class SmtpChannel:
                 if self._username is not None and self._password is not None:
                     smtp.login(self._username, self._password)
                 smtp.send_message(mail, from_addr=envelope_from, to_addrs=[envelope_to])
+            except BaseException:
+                smtp.close()
+                raise
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise DeliveryFailed(
@@ -173,6 +179,14 @@ class SmtpChannel:
                 f"{self._where()} could not be reached: {type(exc).__name__}: {exc}",
                 retryable=True,
             ) from exc
+        # The server has accepted the message: whatever QUIT brings (a 421, a reset), the
+        # mail was delivered, and raising now would have the dispatcher send it again.
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
 
     def _where(self) -> str:
         return f"SMTP server {self._host}:{self._port}"

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 try:
     import httpx
@@ -27,20 +28,34 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 import attrs
 
 from orderkit.adapters.notify.checks import check_message
-from orderkit.clock import SystemClock
+from orderkit.clock import SystemClock, require_utc
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
 from orderkit.notification import Message
 from orderkit.ports import Clock
-from orderkit.webhooks import secret_key, signature_headers
+from orderkit.webhooks import MIN_SECRET_BYTES, secret_key, signature_headers
 
 __all__ = ["WebhookChannel", "WebhookEndpoint", "webhook_body"]
 
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
-_MIN_SECRET_BYTES = 24  # the scheme's lower bound; the reference vector's secret is 24 bytes
 
 
 def _secrets(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_url(url: str) -> None:
+    """Refuse a URL no request could go to; otherwise every send would fail, retryably."""
+    if not isinstance(url, str):
+        raise ValidationError("url", "must be a str")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError as exc:
+        raise ValidationError("url", f"{url!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValidationError("url", f"{url!r} is not an http:// or https:// URL")
+    if not parts.hostname:
+        raise ValidationError("url", f"{url!r} names no host")
 
 
 @attrs.frozen
@@ -48,12 +63,13 @@ class WebhookEndpoint:
     """Where one named receiver listens, and the secrets to sign for it.
 
     Attributes:
-        url: an ``http://`` or ``https://`` URL.
+        url: an ``http://`` or ``https://`` URL with a host.
         secrets: ``whsec_…`` secrets; every delivery is signed with each of them, so during
             a rotation the receiver accepts it with either the old or the new secret.
 
     Raises:
-        ValidationError: a URL that is not http(s), no secret, or a secret that is not
+        ValidationError: a URL that is not http(s), has no host or a malformed port, no
+            secret, or a secret that is not
             ``whsec_`` + base64 of at least 24 bytes.
     """
 
@@ -61,15 +77,15 @@ class WebhookEndpoint:
     secrets: tuple[str, ...] = attrs.field(converter=_secrets)
 
     def __attrs_post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise ValidationError("url", f"{self.url!r} is not an http:// or https:// URL")
+        _check_url(self.url)
         if not self.secrets:
             raise ValidationError("secrets", "give at least one secret")
         for i, secret in enumerate(self.secrets):
-            if len(secret_key(secret, f"secrets[{i}]")) < _MIN_SECRET_BYTES:
+            if len(secret_key(secret, f"secrets[{i}]")) < MIN_SECRET_BYTES:
                 raise ValidationError(
                     f"secrets[{i}]",
-                    "is shorter than 24 bytes; make one with orderkit.webhooks.generate_secret()",
+                    f"is shorter than {MIN_SECRET_BYTES} bytes; "
+                    "make one with orderkit.webhooks.generate_secret()",
                 )
 
     def __repr__(self) -> str:  # never print secrets into logs
@@ -170,6 +186,7 @@ class WebhookChannel:
         Raises:
             InvalidMessage: a header value contains a line break, the recipient names no
                 endpoint, the dedup key is not ASCII, or ``data`` is not JSON-ready.
+            DeliveryFailed: the channel's clock gives naive times (not retryable).
         """
         check_message(message)
         endpoint = self._endpoints.get(message.recipient)
@@ -185,6 +202,15 @@ class WebhookChannel:
                 f"{message.dedup_key!r} must be ASCII: it travels in the webhook-id HTTP header",
             )
         now = self._clock.now()
+        try:
+            require_utc("clock.now()", now)
+        except ValidationError as exc:
+            # The channel's configuration, not the message, is wrong: retrying cannot help.
+            raise DeliveryFailed(
+                f"webhook channel {self._name!r} has a clock giving naive times ({now!r}); "
+                "give it a clock with timezone-aware times",
+                retryable=False,
+            ) from exc
         body = webhook_body(message, now.isoformat())
         headers = signature_headers(message.dedup_key, now, body, endpoint.secrets)
         headers["content-type"] = "application/json"
@@ -201,7 +227,8 @@ class WebhookChannel:
             InvalidMessage: see :meth:`request_for`; nothing was sent (never retryable).
             DeliveryFailed: a network error, a timeout, 408, 425, 429 or 5xx (retryable);
                 any other answer outside 2xx, redirects included (not retryable: the
-                receiver refused it or the URL is wrong).
+                receiver refused it or the URL is wrong); the channel's clock gives naive
+                times (not retryable; nothing was sent).
         """
         request = self.request_for(message)
         where = f"webhook endpoint {message.recipient!r} ({request.url})"
