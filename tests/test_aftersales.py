@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -29,6 +31,7 @@ from orderkit.errors import (
     RefundExceedsPayment,
     ReturnNotAllowed,
     ReturnWindowClosed,
+    TransientStorageError,
     ValidationError,
 )
 from orderkit.money import Money
@@ -324,6 +327,49 @@ def test_the_payments_port_pays_the_refund_with_an_idempotency_key(
         payments.refunds,
         after.refunds[-1].reference,
     )
+
+
+class BusyOnce:
+    """A storage whose next ``fail`` commits raise TransientStorageError (a busy database)."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.fail = 0
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Any]:
+        with self.inner.unit_of_work() as uow:
+            outer = self
+
+            class Busy:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(uow, name)
+
+                def commit(self) -> None:
+                    if outer.fail:
+                        outer.fail -= 1
+                        raise TransientStorageError("database is locked")
+                    uow.commit()
+
+            yield Busy()
+
+    def reader(self) -> Any:
+        return self.inner.reader()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_refund_only_the_database_retries_pays_through_the_provider_under_one_key(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = LedgerPayments()
+    busy = BusyOnce(storage)
+    svc = shop.service(busy, clock, payments=payments)  # type: ignore[arg-type]
+    order_id = shop.paid(svc, ("TEA", 2), ("CUP", 1))
+    busy.fail = 1
+    after = svc.refund_only(order_id, {"L1": 1}, reason="out of stock")
+    assert (1, ["rf-1"]) == (len(payments.refunds), [r.reference for r in after.refunds])
 
 
 def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderService) -> None:
