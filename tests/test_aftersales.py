@@ -486,6 +486,17 @@ def test_an_unpaid_order_cannot_be_refunded(svc: OrderService) -> None:
         svc.refund_only(order.id, {"L1": 1}, reference="r", reason="x")
 
 
+def test_a_partly_paid_order_cannot_be_refunded_by_line_and_nothing_changes(
+    svc: OrderService,
+) -> None:
+    order = svc.place(shop.draft(("TEA", 2)))
+    svc.pay(order.id, Money("40.00", "CNY"), reference="p-1")
+    before = (svc.get(order.id), len(svc.history(order.id)), svc.stock("TEA"))
+    with pytest.raises(ReturnNotAllowed):
+        svc.refund_only(order.id, {"L1": 1}, reference="r", reason="one is out")
+    assert before == (svc.get(order.id), len(svc.history(order.id)), svc.stock("TEA"))
+
+
 # -- exchanges ----------------------------------------------------------------------------------
 
 

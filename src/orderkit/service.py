@@ -361,6 +361,15 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     def _movements(lines: Iterable[LineItem]) -> list[StockMovement]:
         return [StockMovement(line.sku, line.location, line.quantity) for line in lines]
 
+    @staticmethod
+    def _unshipped(order: Order) -> list[StockMovement]:
+        """What is left to ship: ordered units less shipped and cancelled ones."""
+        return [
+            StockMovement(line.sku, line.location, left)
+            for line in order.lines
+            if (left := order.quantity_unshipped(line.line_id)) > 0
+        ]
+
     def _claim(
         self, tx: _Tx, key: str | None, command: str, request: Any, result_id: str
     ) -> str | None:
@@ -544,7 +553,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             if not after.is_paid_in_full:
                 return after
             if not order.stock_reserved:
-                self._reserve(tx, order, self._movements(order.lines))
+                self._reserve(tx, order, self._unshipped(order))
                 after = attrs.evolve(after, stock_reserved=True)
             return self._fire(tx, order, after, OrderEvent.PAY)
 
@@ -767,10 +776,14 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Record a refund made through the host's payment provider.
 
         A refund that brings what the shop holds to zero closes the order (``refund_full``)
-        and releases its reservations; a partial refund keeps the status.
+        and releases its reservations; a partial refund keeps the status. Before the order is
+        paid in full, a refund gives back everything held (the order can then be cancelled):
+        a part of it would let the order be paid off short.
 
         Raises:
             RefundExceedsPayment: more than was paid and not yet refunded.
+            ValidationError: (``amount``) a part of what is held, before the order is paid in
+                full.
         """
         if not isinstance(amount, Money) or not amount.is_positive:
             raise ValidationError("amount", "must be a positive Money")
@@ -786,6 +799,12 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             if amount > order.net_paid:
                 raise RefundExceedsPayment(
                     f"order {order.number} holds {order.net_paid}; cannot refund {amount}"
+                )
+            if not order.is_paid_in_full and amount != order.net_paid:
+                raise ValidationError(
+                    "amount",
+                    f"order {order.number} is not paid in full; refund everything it holds "
+                    f"({order.net_paid}) and cancel it, or refund after it is paid",
                 )
             refund = Refund(refund_id, amount, reference, reason, tx.now)
             after = attrs.evolve(order, refunds=(*order.refunds, refund))

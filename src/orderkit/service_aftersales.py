@@ -109,8 +109,11 @@ def _check_request(
         raise ValidationError("kind", f"{ret.kind!r} is not one of {', '.join(ReturnKind.ALL)}")
     if ret.kind not in policy.kinds:
         raise ReturnNotAllowed(f"this shop does not accept {ret.kind} returns")
-    if not order.amount_paid.is_positive:
-        raise ReturnNotAllowed(f"order {order.number} has not been paid; cancel it instead")
+    if not order.is_paid_in_full:
+        raise ReturnNotAllowed(
+            f"order {order.number} is not paid in full ({order.amount_paid} of {order.total}); "
+            "refund what it holds (OrderService.refund) and cancel it instead"
+        )
     lost = None
     if ret.shipment_id is not None:
         if ret.kind != ReturnKind.REFUND_ONLY:
@@ -258,7 +261,7 @@ class AfterSalesCommands:
         Raises:
             ReturnWindowClosed: the goods were delivered longer ago than the window allows.
             ReturnNotAllowed: more units than can go back, a parcel that is not lost, an
-                unpaid order, or a kind the policy refuses.
+                order not paid in full, or a kind the policy refuses.
             ValidationError: an unknown line, a quantity below 1, no reason.
         """
         _require_reason(reason)
