@@ -686,29 +686,24 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     ) -> list[Order]:
         """Close orders still awaiting payment that were placed more than ``older_than`` ago.
 
-        Each order is expired in its own unit of work; one that was paid meanwhile is left
-        alone. Returns the orders expired. Run it from a scheduler.
+        Each order is expired in its own unit of work; one that holds money (partly paid) or
+        was paid or cancelled meanwhile is left alone and does not count towards ``limit``.
+        Returns the orders expired (at most ``limit``). Run it from a scheduler.
+
+        Raises:
+            ValidationError: ``older_than`` is negative or ``limit`` below 1.
         """
-        if older_than < timedelta(0):
-            raise ValidationError("older_than", "must not be negative")
-        cutoff = self._now() - older_than
-        query = OrderQuery(status=self.machine.initial, placed_to=cutoff, limit=limit)
-        with self.storage.reader() as uow:
-            candidates = uow.orders.find(query).items
-        expired = []
-        for order in candidates:
+        reason = f"unpaid after {describe_duration(older_than)}"
+
+        def expire(order_id: str) -> Order | None:
             try:
-                expired.append(
-                    self._close(
-                        order.id,
-                        OrderEvent.EXPIRE,
-                        actor,
-                        f"unpaid after {describe_duration(older_than)}",
-                    )
-                )
+                return self._close(order_id, OrderEvent.EXPIRE, actor, reason)
             except InvalidTransition:
-                continue  # paid or cancelled since we looked
-        return expired
+                return None  # paid, partly paid or cancelled since we looked
+
+        return self._scan_unpaid(
+            older_than, limit, lambda uow, order: order.net_paid.is_zero, expire
+        )
 
     def remind_unpaid(
         self, *, older_than: timedelta, actor: str = "system", limit: int = 100
@@ -719,26 +714,48 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         Each order is reminded at most once, in its own unit of work (a notifier turns the
         event into a ``payment_reminder``). Run it from a scheduler, before
         :meth:`expire_unpaid` closes what stays unpaid longer.
+
+        Raises:
+            ValidationError: ``older_than`` is negative or ``limit`` below 1.
         """
+        return self._scan_unpaid(
+            older_than,
+            limit,
+            lambda uow, order: not self._was_reminded(uow, order.id),
+            lambda order_id: self._remind(order_id, actor, older_than),
+        )
+
+    def _scan_unpaid(
+        self,
+        older_than: timedelta,
+        limit: int,
+        wanted: Callable[[UnitOfWork, Order], bool],
+        act: Callable[[str], Order | None],
+    ) -> list[Order]:
+        """Page through the orders in the initial status placed more than ``older_than`` ago,
+        newest first, and ``act`` on each ``wanted`` one (each in its own unit of work) until
+        ``limit`` of them were acted on (``act`` returns None for one it left alone)."""
         if older_than < timedelta(0):
             raise ValidationError("older_than", "must not be negative")
         _whole_positive("limit", limit)
         query = OrderQuery(
             status=self.machine.initial, placed_to=self._now() - older_than, limit=100
         )
-        reminded: list[Order] = []
-        while len(reminded) < limit:
+        done: list[Order] = []
+        while len(done) < limit:
             with self.storage.reader() as uow:
                 page = uow.orders.find(query)
-                due = [o.id for o in page.items if not self._was_reminded(uow, o.id)]
-            for order_id in due[: limit - len(reminded)]:
-                order = self._remind(order_id, actor, older_than)
+                due = [o.id for o in page.items if wanted(uow, o)]
+            for order_id in due:
+                if len(done) == limit:
+                    break
+                order = act(order_id)
                 if order is not None:
-                    reminded.append(order)
+                    done.append(order)
             if page.next_cursor is None:
                 break
             query = attrs.evolve(query, cursor=page.next_cursor)
-        return reminded
+        return done
 
     @staticmethod
     def _was_reminded(uow: UnitOfWork, order_id: str) -> bool:

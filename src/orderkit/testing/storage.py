@@ -1004,6 +1004,21 @@ class StorageContract(OutboxContract):
         service.expire_unpaid(older_than=timedelta(hours=1))
         assert (level("MUG", 10, 0), ()) == (service.stock("MUG"), reservations(storage, order.id))
 
+    def test_expiring_looks_past_partly_paid_orders_to_the_limit_of_expired_ones(
+        self, service: OrderService, clock: FixedClock
+    ) -> None:
+        self.stock_catalog(service)
+        old = self.place(service, ("MUG", 1))
+        clock.advance(timedelta(minutes=1))
+        partly_paid = self.place(service, ("MUG", 1))
+        service.pay(partly_paid.id, usd("1.00"), reference="psp-deposit")
+        clock.advance(timedelta(hours=2))
+        expired = service.expire_unpaid(older_than=timedelta(hours=1), limit=1)
+        assert ([old.id], "pending_payment") == (
+            [o.id for o in expired],
+            service.get(partly_paid.id).status,
+        )
+
     # -- idempotency ---------------------------------------------------------------------------
 
     def test_placing_again_with_the_same_key_returns_the_original_order(
