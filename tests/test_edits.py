@@ -93,6 +93,19 @@ def test_an_added_line_reserves_its_stock(service: OrderService) -> None:
     )
 
 
+def test_a_line_added_and_resized_in_one_edit_reserves_only_its_final_quantity(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 1))
+
+    edit(service, order, AddLine(LineDraft("TEE", "Tee", 2, usd("19.99"))), ChangeQuantity("L2", 1))
+
+    assert (4, (StockMovement("CAP", "default", 1), StockMovement("TEE", "default", 1))) == (
+        available(service, "TEE"),
+        held(service, order.id),
+    )
+
+
 def test_an_added_line_is_recorded_as_a_new_line_in_the_history(service: OrderService) -> None:
     order = place(service, ("CAP", 1))
 
