@@ -158,6 +158,19 @@ def test_shipping_more_than_is_left_books_nothing(svc: OrderService) -> None:
     assert {} == carrier.booked
 
 
+def test_an_order_that_cannot_ship_books_no_label(svc: OrderService) -> None:
+    carrier = BookCarrier()
+    unpaid = svc.place(shop.draft(("TEA", 1))).id
+    closed = svc.place(shop.draft(("TEA", 1))).id
+    svc.cancel(closed, actor="cs", reason="changed their mind")
+    refused = []
+    for order_id in (unpaid, closed):
+        with pytest.raises(InvalidTransition) as raised:
+            svc.ship_with(order_id, carrier, origin=shop.WAREHOUSE, service="standard")
+        refused.append((raised.value.state, raised.value.event))
+    assert ([("pending_payment", "ship"), ("closed", "ship")], {}) == (refused, carrier.booked)
+
+
 def test_parcels_of_one_order_each_keep_their_own_carrier_and_number(svc: OrderService) -> None:
     order = tracked(svc)
     assert [("sf", "SF1", 2), ("yto", "YT1", 1)] == [

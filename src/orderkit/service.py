@@ -100,6 +100,7 @@ from orderkit.service_aftersales import AfterSalesCommands
 from orderkit.service_shipping import (
     ShippingCommands,
     _whole_positive,
+    ship_event,
     shipment_label,
     shipment_lines,
 )
@@ -620,8 +621,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         )
         after = attrs.evolve(order, shipments=(*order.shipments, shipment))
         if return_id is None:
-            event = OrderEvent.SHIP if after.is_fully_shipped else OrderEvent.SHIP_PARTIAL
-            after = self._fire(tx, order, after, event)
+            after = self._fire(tx, order, after, ship_event(after))
         committed = tx.uow.stock.commit(order.id, items)
         tx.record(order_stream(order.id), OrderShipped(shipment))
         tx.record(order_stream(order.id), StockCommitted(committed))

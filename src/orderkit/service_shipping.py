@@ -38,7 +38,7 @@ from orderkit.events import (
     order_stream,
 )
 from orderkit.lifecycle import OrderEvent, OrderStatus
-from orderkit.order import Address, Order, ShipmentLine
+from orderkit.order import Address, Order, Shipment, ShipmentLine
 from orderkit.ports import Carrier, OrderQuery, Storage, UnitOfWork
 from orderkit.shipping import Parcel, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine
@@ -53,6 +53,7 @@ __all__ = [
     "LOGISTICS_EXCEPTION_EVENT",
     "RETURNED_TAG",
     "ShippingCommands",
+    "ship_event",
     "shipment_label",
     "shipment_lines",
     "tracking_rank",
@@ -119,6 +120,12 @@ def shipment_lines(order: Order, lines: Mapping[str, int] | None) -> list[Shipme
             )
         result.append(ShipmentLine(line_id, qty))
     return result
+
+
+def ship_event(shipped: Order) -> str:
+    """The event an order fires once a shipment is added to it: ``ship`` when nothing is
+    left to ship, ``ship_partial`` otherwise."""
+    return OrderEvent.SHIP if shipped.is_fully_shipped else OrderEvent.SHIP_PARTIAL
 
 
 def shipment_label(
@@ -210,16 +217,24 @@ class ShippingCommands:
         """Book a shipment with ``carrier`` and ship ``lines`` (everything left when None).
 
         Without ``parcels`` the goods go in one parcel weighing what the lines' weights add
-        up to. The booking is made before the order is written: if shipping then fails (the
-        order changed meanwhile), the label is booked but unused, and the error says so.
+        up to. The lines, and whether the order's status lets them ship, are checked before
+        anything is booked; the booking is then made before the order is written, so if the
+        order changes in between (paid back or shipped by someone else) shipping fails with
+        the error :meth:`ship` raises, and the label stays booked but unused (orderkit does
+        not cancel it with the carrier).
 
         Raises:
             ValidationError: as :meth:`ship`, checked before anything is booked.
+            InvalidTransition: the order cannot ship in its status (e.g. unpaid or closed),
+                checked before anything is booked.
             CarrierError: the carrier refused the booking; nothing is written.
-            InvalidTransition: the order cannot ship in its status.
         """
         order = self.get(order_id)
         wanted = shipment_lines(order, lines)
+        # Ask the machine (guards included) before a real label is bought.
+        planned = Shipment("(planned)", tuple(wanted), "", "", self._now())
+        shipped = attrs.evolve(order, shipments=(*order.shipments, planned))
+        self.machine.fire(shipped, order.status, ship_event(shipped))
         if parcels is None:
             weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
             parcels = [Parcel(weight, items=sum(sl.quantity for sl in wanted))]
