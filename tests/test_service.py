@@ -78,6 +78,10 @@ BAD_CALLS: dict[str, tuple[Command, str]] = {
         lambda s, o: s.refund(o.id, usd("1.00"), reference="r", reason=""),
         "reason",
     ),
+    "a refund without a reference": (
+        lambda s, o: s.refund(o.id, usd("5.00"), reference="", reason="scratched"),
+        "reference",
+    ),
     "a partial refund before the order is paid in full": (
         lambda s, o: s.refund(o.id, usd("2.00"), reference="r", reason="scratched"),
         "amount",

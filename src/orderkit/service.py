@@ -799,11 +799,13 @@ class OrderService(ShippingCommands, AfterSalesCommands):
 
         Raises:
             RefundExceedsPayment: more than was paid and not yet refunded.
-            ValidationError: (``amount``) a part of what is held, before the order is paid in
-                full.
+            ValidationError: an empty ``reference``; (``amount``) a part of what is held,
+                before the order is paid in full.
         """
         if not isinstance(amount, Money) or not amount.is_positive:
             raise ValidationError("amount", "must be a positive Money")
+        if not isinstance(reference, str) or not reference:
+            raise ValidationError("reference", "give the payment provider's refund reference")
         if not reason:
             raise ValidationError("reason", "say why the money is refunded")
 
