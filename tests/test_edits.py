@@ -205,6 +205,20 @@ def test_an_edit_that_would_total_less_than_is_paid_is_refused_and_changes_nothi
     assert (order, 9) == (service.get(order.id), available(service, "MUG"))
 
 
+def test_an_edit_lowering_the_total_to_what_is_paid_moves_the_order_on_to_shipping(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 2))
+    service.pay(order.id, usd("10.00"), reference="psp-1")
+
+    edited = edit(service, order, ChangeQuantity("L1", 1))
+
+    assert ("awaiting_shipment", "shipped") == (
+        edited.status,
+        service.ship(order.id, carrier="sf", tracking_number="SF1").status,
+    )
+
+
 def test_a_host_policy_cannot_reduce_a_line_below_what_has_shipped(
     service: OrderService,
 ) -> None:

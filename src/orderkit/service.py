@@ -435,6 +435,9 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         ``AddressFlagged`` event, the ``address-review`` tag, and the machine's
         ``address_review_event`` (e.g. to ``awaiting_review``) when it has one.
 
+        An order with nothing to pay (a total of zero) is paid in full when placed: it moves
+        on along ``pay`` at once (reserving its stock under ``AT_PAYMENT``).
+
         Raises:
             ValidationError: a field of the draft is malformed (the error names it).
             AddressInvalid: the address checker refused an address (the error names the field).
@@ -481,6 +484,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 tx.uow.sequences.next(self.numbering.sequence_name(tx.now)), tx.now
             )
             order = attrs.evolve(order, number=number)
+            order = self._pay_if_settled(tx, order)  # a free order has nothing to pay
             tx.events.insert(
                 0,
                 NewEvent(
@@ -553,12 +557,24 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             tx.record(order_stream(order.id), PaymentCaptured(payment, after.balance_due))
             if not after.is_paid_in_full:
                 return after
-            if not order.stock_reserved:
-                self._reserve(tx, order, self._unshipped(order))
-                after = attrs.evolve(after, stock_reserved=True)
-            return self._fire(tx, order, after, OrderEvent.PAY)
+            return self._fire_pay(tx, after)
 
         return self._mutate(order_id, actor, reason, change)
+
+    def _fire_pay(self, tx: _Tx, order: Order) -> Order:
+        """Move an order paid in full along ``pay``, reserving its stock first under the
+        ``AT_PAYMENT`` policy."""
+        if not order.stock_reserved:
+            self._reserve(tx, order, self._unshipped(order))
+            order = attrs.evolve(order, stock_reserved=True)
+        return self._fire(tx, order, order, OrderEvent.PAY)
+
+    def _pay_if_settled(self, tx: _Tx, order: Order) -> Order:
+        """Fire ``pay`` on an order that became paid in full without a payment (a free order
+        when placed, an edit lowering the total to what was paid) when its status has it."""
+        if order.is_paid_in_full and self.machine.can_fire(order, order.status, OrderEvent.PAY):
+            return self._fire_pay(tx, order)
+        return order
 
     def ship(
         self,
@@ -858,7 +874,8 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Ask for changes to a placed order.
 
         Changes the edit policy lets through (by default, an address) apply at once; any
-        other change waits in ``order.pending_edits`` for :meth:`approve_edit`.
+        other change waits in ``order.pending_edits`` for :meth:`approve_edit`. An applied
+        edit that lowers the total to what is already paid moves the order on along ``pay``.
 
         An address change goes through the ``address_checker`` too, and is stored normalized.
 
@@ -908,7 +925,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             order_stream(order.id),
             EditApplied(edit_id, requested_by, approved_by, outcome.changes),
         )
-        return outcome.order
+        return self._pay_if_settled(tx, outcome.order)
 
     def _pending(self, order: Order, edit_id: str) -> EditRequest:
         for edit in order.pending_edits:

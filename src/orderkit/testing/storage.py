@@ -1533,6 +1533,20 @@ class StorageContract(OutboxContract):
             reservations(storage, order.id),
         )
 
+    def test_a_free_order_is_paid_when_placed_and_reserves_its_stock_at_payment(
+        self, storage: Storage, clock: FixedClock, ids: SequentialIds
+    ) -> None:
+        service = self.at_payment(storage, clock, ids)
+        self.stock_catalog(service)
+        free = Adjustment(AdjustmentKind.COUPON, "free", percent=Decimal(100))
+        placed = service.place(attrs.evolve(self.draft(("MUG", 2)), adjustments=(free,)))
+        moved = payloads(service.history(placed.id), StatusChanged)
+        assert (
+            "awaiting_shipment",
+            [StatusChanged("pending_payment", "awaiting_shipment", "pay")],
+            level("MUG", 10, 2),
+        ) == (service.get(placed.id).status, moved, service.stock("MUG"))
+
     def test_with_reservation_at_payment_paying_when_stock_ran_out_records_no_payment(
         self, storage: Storage, clock: FixedClock, ids: SequentialIds
     ) -> None:
