@@ -34,6 +34,7 @@ from orderkit.errors import (
     TransientStorageError,
     ValidationError,
 )
+from orderkit.events import OrderDelivered
 from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.ports import Storage
@@ -447,6 +448,28 @@ def test_a_lost_parcel_is_refunded_and_the_order_is_delivered_with_the_rest(
     lost = order.shipments[0].shipment_id
     after = svc.refund_only(order_id, {"L1": 1}, shipment_id=lost, reference="r", reason="lost")
     assert ("delivered", Money("30.00", "CNY")) == (after.status, after.amount_refunded)
+
+
+def test_delivering_by_hand_leaves_lost_and_replacement_parcels_out_of_the_delivery(
+    svc: OrderService,
+) -> None:
+    order_id = shop.paid(svc, ("TEA", 1), ("CUP", 1), ("POT", 1))
+    for line_id, number in (("L1", "SF1"), ("L2", "SF2"), ("L3", "SF3")):
+        order = svc.ship(order_id, {line_id: 1}, carrier="sf", tracking_number=number)
+    at = shop.START + timedelta(hours=1)
+    svc.ingest_tracking(TrackingEvent("e1", "sf", "SF1", "delivered", at))
+    svc.ingest_tracking(TrackingEvent("e2", "sf", "SF2", "exception", at))
+    lost = order.shipments[1].shipment_id
+    svc.refund_only(order_id, {"L2": 1}, shipment_id=lost, reference="r", reason="lost")
+    ret_id = returned(svc, order_id, {"L1": 1}, kind=ReturnKind.EXCHANGE)
+    svc.exchange(order_id, ret_id, carrier="sf", tracking_number="SF-X")
+    after = svc.deliver(order_id, actor="cs")
+    announced = [e.payload for e in svc.history(order_id) if isinstance(e.payload, OrderDelivered)]
+    own = tuple(s.shipment_id for s in order.shipments)
+    assert ([True, False, True, False], [OrderDelivered(own)]) == (
+        [s.delivered_at is not None for s in after.shipments],
+        announced,
+    )
 
 
 def test_a_parcel_that_is_not_lost_cannot_be_refunded_as_lost(svc: OrderService) -> None:

@@ -16,6 +16,7 @@ from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
+from orderkit.events import ShipmentDelivered
 from orderkit.lifecycle import default_order_machine
 from orderkit.money import Money
 from orderkit.order import Address, Order
@@ -258,6 +259,23 @@ def test_every_parcel_delivered_moves_the_order_to_delivered(svc: OrderService) 
     svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
     order = svc.ingest_tracking(update("YT1", TrackingStatus.DELIVERED, 70))
     assert "delivered" == order.status
+
+
+def test_delivering_by_hand_records_each_parcel_still_on_its_way_as_delivered(
+    svc: OrderService,
+) -> None:
+    order = tracked(svc)
+    svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
+    after = svc.deliver(order.id)
+    recorded = [
+        (e.payload.shipment_id, e.payload.at)
+        for e in svc.history(order.id)
+        if isinstance(e.payload, ShipmentDelivered)
+    ]
+    assert ([(s.shipment_id, s.delivered_at) for s in after.shipments], "delivered") == (
+        recorded,
+        after.status,
+    )
 
 
 def test_a_delivered_partial_shipment_leaves_the_order_partially_shipped(

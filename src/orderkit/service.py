@@ -44,7 +44,6 @@ from orderkit.events import (
     NewEvent,
     NoteAdded,
     NotificationQueued,
-    OrderDelivered,
     OrderPlaced,
     OrderShipped,
     PaymentCaptured,
@@ -650,23 +649,21 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         return self._mutate(order_id, actor, reason, change)
 
     def deliver(self, order_id: str, *, actor: str = "system", reason: str = "") -> Order:
-        """Mark every shipment delivered; the order becomes ``delivered``.
+        """Mark the parcels still on their way delivered now; the order becomes ``delivered``.
+
+        This is what the carrier reporting every parcel delivered does (a
+        ``ShipmentDelivered`` for each parcel, then ``OrderDelivered`` naming the order's own
+        parcels); parcels paid back as lost and an exchange's replacement parcels are left as
+        they are.
 
         Raises:
             InvalidTransition: the order is not shipped.
         """
 
         def change(tx: _Tx, order: Order) -> Order:
-            shipments = tuple(
-                s if s.delivered_at else attrs.evolve(s, delivered_at=tx.now)
-                for s in order.shipments
-            )
-            after = self._fire(
-                tx, order, attrs.evolve(order, shipments=shipments), OrderEvent.DELIVER
-            )
-            newly = tuple(s.shipment_id for s in order.shipments if not s.delivered_at)
-            tx.record(order_stream(order.id), OrderDelivered(newly))
-            return after
+            if not self.machine.can_fire(order, order.status, OrderEvent.DELIVER):
+                self._fire(tx, order, order, OrderEvent.DELIVER)  # let the machine say why
+            return self._deliver_if_all_arrived(tx, self._arrive(tx, order))
 
         return self._mutate(order_id, actor, reason, change)
 

@@ -349,6 +349,22 @@ class ShippingCommands:
         tx.record(order_stream(order.id), TagRemoved(tag))
         return attrs.evolve(order, tags=tuple(t for t in order.tags if t != tag))
 
+    def _arrive(self, tx: _Tx, order: Order) -> Order:
+        """Mark the parcels still on their way (:attr:`Order.parcels_in_transit`: the order's
+        own, not paid back as lost) delivered now, each with a ``ShipmentDelivered``; an
+        exchange's replacement parcels are left to their tracking."""
+        arriving = {s.shipment_id for s in order.parcels_in_transit}
+        for shipment in order.shipments:
+            if shipment.shipment_id in arriving:
+                tx.record(order_stream(order.id), ShipmentDelivered(shipment.shipment_id, tx.now))
+        return attrs.evolve(
+            order,
+            shipments=tuple(
+                attrs.evolve(s, delivered_at=tx.now) if s.shipment_id in arriving else s
+                for s in order.shipments
+            ),
+        )
+
     def _deliver_if_all_arrived(self, tx: _Tx, order: Order) -> Order:
         """Fire ``deliver`` once nothing of the order is on its way any more."""
         if order.parcels_in_transit or not order.shipments:
@@ -381,12 +397,8 @@ class ShippingCommands:
                 # Let the machine say why, naming the allowed events.
                 self._fire(tx, order, order, OrderEvent.COMPLETE)
             arriving = {s.shipment_id for s in order.parcels_in_transit}
-            shipments = tuple(
-                attrs.evolve(s, delivered_at=tx.now) if s.shipment_id in arriving else s
-                for s in order.shipments
-            )
             tx.record(order_stream(order.id), ReceiptConfirmed(tuple(sorted(arriving))))
-            delivered = self._deliver_if_all_arrived(tx, attrs.evolve(order, shipments=shipments))
+            delivered = self._deliver_if_all_arrived(tx, self._arrive(tx, order))
             return self._fire(tx, delivered, delivered, OrderEvent.COMPLETE)
 
         return self._mutate(order_id, actor, reason, change)

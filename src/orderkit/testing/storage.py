@@ -870,6 +870,8 @@ class StorageContract(OutboxContract):
             "StatusChanged",
             "OrderShipped",
             "StockCommitted",
+            "ShipmentDelivered",
+            "ShipmentDelivered",
             "StatusChanged",
             "OrderDelivered",
             "StatusChanged",
