@@ -335,6 +335,25 @@ def test_a_host_machine_with_a_logistics_exception_event_moves_the_order_to_revi
     assert "awaiting_review" == order.status
 
 
+def test_an_order_held_for_a_logistics_exception_is_delivered_when_its_parcels_arrive(
+    storage: Storage, clock: FixedClock
+) -> None:
+    machine = default_order_machine().extend(
+        states=["awaiting_review"],
+        transitions=[
+            Transition("shipped", "logistics_exception", "awaiting_review"),
+            Transition("awaiting_review", "resolve", "shipped"),
+            Transition("awaiting_review", "deliver", "delivered"),
+        ],
+    )
+    svc = shop.service(storage, clock, machine=machine)
+    tracked(svc)
+    svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
+    svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
+    order = svc.ingest_tracking(update("YT1", TrackingStatus.DELIVERED, 70))
+    assert ("delivered", ()) == (order.status, order.tags)
+
+
 def test_a_parcel_returned_to_sender_records_the_event_and_flags_the_order(
     svc: OrderService,
 ) -> None:

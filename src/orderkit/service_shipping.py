@@ -10,7 +10,8 @@ A carrier (or a tracking aggregator) pushes :class:`~orderkit.shipping.TrackingE
 - every parcel of the order delivered moves the order to ``delivered``;
 - ``exception`` records :class:`~orderkit.events.ShipmentException` (the logistics-exception
   notification) and tags the order ``logistics-exception`` until the parcel moves on; a host
-  machine with a ``logistics_exception`` event (into a review state, say) has it fired;
+  machine with a ``logistics_exception`` event (into a review state, say) has it fired, and
+  must allow ``deliver`` from that state too, or the order stays held after delivery;
 - ``returned_to_sender`` records :class:`~orderkit.events.ShipmentReturnedToSender` and tags
   the order ``returned-to-sender``.
 """
@@ -65,7 +66,8 @@ EXCEPTION_TAG = "logistics-exception"
 RETURNED_TAG = "returned-to-sender"
 LOGISTICS_EXCEPTION_EVENT = "logistics_exception"
 """Fired on the order when a parcel reports an exception, if the order machine has it (the
-default machine does not, so the status stays)."""
+default machine does not, so the status stays). The state it leads to needs a ``deliver``
+transition, or the order stays there once its parcels arrive (see docs/shipments.md)."""
 
 _STAGE = {
     TrackingStatus.LABEL_CREATED: 0,
