@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -29,8 +31,10 @@ from orderkit.errors import (
     RefundExceedsPayment,
     ReturnNotAllowed,
     ReturnWindowClosed,
+    TransientStorageError,
     ValidationError,
 )
+from orderkit.events import OrderDelivered
 from orderkit.money import Money
 from orderkit.order import Order
 from orderkit.ports import Storage
@@ -326,6 +330,49 @@ def test_the_payments_port_pays_the_refund_with_an_idempotency_key(
     )
 
 
+class BusyOnce:
+    """A storage whose next ``fail`` commits raise TransientStorageError (a busy database)."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.fail = 0
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Any]:
+        with self.inner.unit_of_work() as uow:
+            outer = self
+
+            class Busy:
+                def __getattr__(self, name: str) -> Any:
+                    return getattr(uow, name)
+
+                def commit(self) -> None:
+                    if outer.fail:
+                        outer.fail -= 1
+                        raise TransientStorageError("database is locked")
+                    uow.commit()
+
+            yield Busy()
+
+    def reader(self) -> Any:
+        return self.inner.reader()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_refund_only_the_database_retries_pays_through_the_provider_under_one_key(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = LedgerPayments()
+    busy = BusyOnce(storage)
+    svc = shop.service(busy, clock, payments=payments)  # type: ignore[arg-type]
+    order_id = shop.paid(svc, ("TEA", 2), ("CUP", 1))
+    busy.fail = 1
+    after = svc.refund_only(order_id, {"L1": 1}, reason="out of stock")
+    assert (1, ["rf-1"]) == (len(payments.refunds), [r.reference for r in after.refunds])
+
+
 def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderService) -> None:
     order = delivered(svc)
     ret_id = returned(svc, order.id, {"L3": 1})
@@ -403,6 +450,28 @@ def test_a_lost_parcel_is_refunded_and_the_order_is_delivered_with_the_rest(
     assert ("delivered", Money("30.00", "CNY")) == (after.status, after.amount_refunded)
 
 
+def test_delivering_by_hand_leaves_lost_and_replacement_parcels_out_of_the_delivery(
+    svc: OrderService,
+) -> None:
+    order_id = shop.paid(svc, ("TEA", 1), ("CUP", 1), ("POT", 1))
+    for line_id, number in (("L1", "SF1"), ("L2", "SF2"), ("L3", "SF3")):
+        order = svc.ship(order_id, {line_id: 1}, carrier="sf", tracking_number=number)
+    at = shop.START + timedelta(hours=1)
+    svc.ingest_tracking(TrackingEvent("e1", "sf", "SF1", "delivered", at))
+    svc.ingest_tracking(TrackingEvent("e2", "sf", "SF2", "exception", at))
+    lost = order.shipments[1].shipment_id
+    svc.refund_only(order_id, {"L2": 1}, shipment_id=lost, reference="r", reason="lost")
+    ret_id = returned(svc, order_id, {"L1": 1}, kind=ReturnKind.EXCHANGE)
+    svc.exchange(order_id, ret_id, carrier="sf", tracking_number="SF-X")
+    after = svc.deliver(order_id, actor="cs")
+    announced = [e.payload for e in svc.history(order_id) if isinstance(e.payload, OrderDelivered)]
+    own = tuple(s.shipment_id for s in order.shipments)
+    assert ([True, False, True, False], [OrderDelivered(own)]) == (
+        [s.delivered_at is not None for s in after.shipments],
+        announced,
+    )
+
+
 def test_a_parcel_that_is_not_lost_cannot_be_refunded_as_lost(svc: OrderService) -> None:
     order_id = shop.paid(svc, ("TEA", 1))
     shipment = svc.ship(order_id, carrier="sf", tracking_number="SF1").shipments[0]
@@ -438,6 +507,17 @@ def test_an_unpaid_order_cannot_be_refunded(svc: OrderService) -> None:
     order = svc.place(shop.draft(("TEA", 1)))
     with pytest.raises(ReturnNotAllowed):
         svc.refund_only(order.id, {"L1": 1}, reference="r", reason="x")
+
+
+def test_a_partly_paid_order_cannot_be_refunded_by_line_and_nothing_changes(
+    svc: OrderService,
+) -> None:
+    order = svc.place(shop.draft(("TEA", 2)))
+    svc.pay(order.id, Money("40.00", "CNY"), reference="p-1")
+    before = (svc.get(order.id), len(svc.history(order.id)), svc.stock("TEA"))
+    with pytest.raises(ReturnNotAllowed):
+        svc.refund_only(order.id, {"L1": 1}, reference="r", reason="one is out")
+    assert before == (svc.get(order.id), len(svc.history(order.id)), svc.stock("TEA"))
 
 
 # -- exchanges ----------------------------------------------------------------------------------

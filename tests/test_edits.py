@@ -93,6 +93,19 @@ def test_an_added_line_reserves_its_stock(service: OrderService) -> None:
     )
 
 
+def test_a_line_added_and_resized_in_one_edit_reserves_only_its_final_quantity(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 1))
+
+    edit(service, order, AddLine(LineDraft("TEE", "Tee", 2, usd("19.99"))), ChangeQuantity("L2", 1))
+
+    assert (4, (StockMovement("CAP", "default", 1), StockMovement("TEE", "default", 1))) == (
+        available(service, "TEE"),
+        held(service, order.id),
+    )
+
+
 def test_an_added_line_is_recorded_as_a_new_line_in_the_history(service: OrderService) -> None:
     order = place(service, ("CAP", 1))
 
@@ -190,6 +203,20 @@ def test_an_edit_that_would_total_less_than_is_paid_is_refused_and_changes_nothi
         service.request_edit(order.id, [RemoveLine("L2")], actor="clerk", reason="no mugs")
 
     assert (order, 9) == (service.get(order.id), available(service, "MUG"))
+
+
+def test_an_edit_lowering_the_total_to_what_is_paid_moves_the_order_on_to_shipping(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 2))
+    service.pay(order.id, usd("10.00"), reference="psp-1")
+
+    edited = edit(service, order, ChangeQuantity("L1", 1))
+
+    assert ("awaiting_shipment", "shipped") == (
+        edited.status,
+        service.ship(order.id, carrier="sf", tracking_number="SF1").status,
+    )
 
 
 def test_a_host_policy_cannot_reduce_a_line_below_what_has_shipped(

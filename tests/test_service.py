@@ -78,6 +78,14 @@ BAD_CALLS: dict[str, tuple[Command, str]] = {
         lambda s, o: s.refund(o.id, usd("1.00"), reference="r", reason=""),
         "reason",
     ),
+    "a refund without a reference": (
+        lambda s, o: s.refund(o.id, usd("5.00"), reference="", reason="scratched"),
+        "reference",
+    ),
+    "a partial refund before the order is paid in full": (
+        lambda s, o: s.refund(o.id, usd("2.00"), reference="r", reason="scratched"),
+        "amount",
+    ),
     "an edit without a reason": (
         lambda s, o: s.request_edit(o.id, [], actor="clerk", reason=""),
         "reason",
@@ -142,10 +150,18 @@ def test_refunding_again_with_the_same_key_records_one_refund(
 ) -> None:
     for _ in range(2):
         refunded = service.refund(
-            order.id, usd("2.00"), reference="r-1", reason="scratched", idempotency_key="rf-1"
+            order.id, usd("5.00"), reference="r-1", reason="scratched", idempotency_key="rf-1"
         )
 
-    assert (1, usd("2.00")) == (len(refunded.refunds), service.get(order.id).amount_refunded)
+    assert (1, usd("5.00")) == (len(refunded.refunds), service.get(order.id).amount_refunded)
+
+
+def test_refunding_everything_held_before_payment_lets_the_order_be_cancelled(
+    service: OrderService, order: Order
+) -> None:
+    service.refund(order.id, usd("5.00"), reference="r-1", reason="changed their mind")
+
+    assert "closed" == service.cancel(order.id, actor="cs", reason="changed their mind").status
 
 
 def test_removing_a_tag_the_order_does_not_have_changes_nothing(

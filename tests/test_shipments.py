@@ -17,6 +17,7 @@ from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
+from orderkit.events import ShipmentDelivered
 from orderkit.lifecycle import default_order_machine
 from orderkit.money import Money
 from orderkit.order import Address, Order
@@ -188,6 +189,19 @@ def test_shipping_more_than_is_left_books_nothing(svc: OrderService) -> None:
     assert {} == carrier.booked
 
 
+def test_an_order_that_cannot_ship_books_no_label(svc: OrderService) -> None:
+    carrier = BookCarrier()
+    unpaid = svc.place(shop.draft(("TEA", 1))).id
+    closed = svc.place(shop.draft(("TEA", 1))).id
+    svc.cancel(closed, actor="cs", reason="changed their mind")
+    refused = []
+    for order_id in (unpaid, closed):
+        with pytest.raises(InvalidTransition) as raised:
+            svc.ship_with(order_id, carrier, origin=shop.WAREHOUSE, service="standard")
+        refused.append((raised.value.state, raised.value.event))
+    assert ([("pending_payment", "ship"), ("closed", "ship")], {}) == (refused, carrier.booked)
+
+
 def test_parcels_of_one_order_each_keep_their_own_carrier_and_number(svc: OrderService) -> None:
     order = tracked(svc)
     assert [("sf", "SF1", 2), ("yto", "YT1", 1)] == [
@@ -277,6 +291,23 @@ def test_every_parcel_delivered_moves_the_order_to_delivered(svc: OrderService) 
     assert "delivered" == order.status
 
 
+def test_delivering_by_hand_records_each_parcel_still_on_its_way_as_delivered(
+    svc: OrderService,
+) -> None:
+    order = tracked(svc)
+    svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
+    after = svc.deliver(order.id)
+    recorded = [
+        (e.payload.shipment_id, e.payload.at)
+        for e in svc.history(order.id)
+        if isinstance(e.payload, ShipmentDelivered)
+    ]
+    assert ([(s.shipment_id, s.delivered_at) for s in after.shipments], "delivered") == (
+        recorded,
+        after.status,
+    )
+
+
 def test_a_delivered_partial_shipment_leaves_the_order_partially_shipped(
     svc: OrderService,
 ) -> None:
@@ -332,6 +363,25 @@ def test_a_host_machine_with_a_logistics_exception_event_moves_the_order_to_revi
     tracked(svc)
     order = svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
     assert "awaiting_review" == order.status
+
+
+def test_an_order_held_for_a_logistics_exception_is_delivered_when_its_parcels_arrive(
+    storage: Storage, clock: FixedClock
+) -> None:
+    machine = default_order_machine().extend(
+        states=["awaiting_review"],
+        transitions=[
+            Transition("shipped", "logistics_exception", "awaiting_review"),
+            Transition("awaiting_review", "resolve", "shipped"),
+            Transition("awaiting_review", "deliver", "delivered"),
+        ],
+    )
+    svc = shop.service(storage, clock, machine=machine)
+    tracked(svc)
+    svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
+    svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
+    order = svc.ingest_tracking(update("YT1", TrackingStatus.DELIVERED, 70))
+    assert ("delivered", ()) == (order.status, order.tags)
 
 
 def test_a_parcel_returned_to_sender_records_the_event_and_flags_the_order(

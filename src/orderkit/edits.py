@@ -83,6 +83,9 @@ class EditPolicy:
 
 @attrs.frozen
 class EditOutcome:
+    """An applied edit: the edited order, its field changes, and the net stock to reserve and
+    release per (sku, location)."""
+
     order: Order
     changes: tuple[FieldChange, ...]
     reserve: tuple[StockMovement, ...]
@@ -207,4 +210,22 @@ def apply_edit(order: Order, changes: Sequence[EditOp]) -> EditOutcome:
             f"the edit would make order {order.number} total {edited.total}, below the "
             f"{order.amount_paid} already paid; refund the difference first"
         )
-    return EditOutcome(edited, tuple(field_changes), tuple(reserve), tuple(release))
+    reserve_net, release_net = _net(reserve, release)
+    return EditOutcome(edited, tuple(field_changes), reserve_net, release_net)
+
+
+def _net(
+    reserve: Sequence[StockMovement], release: Sequence[StockMovement]
+) -> tuple[tuple[StockMovement, ...], tuple[StockMovement, ...]]:
+    """The net stock change per (sku, location) of an edit's operations, as what to reserve
+    and what to release: a line added and then shrunk in one edit reserves its final
+    quantity, rather than releasing units it never held."""
+    delta: dict[tuple[str, str], int] = {}
+    for m in reserve:
+        delta[m.sku, m.location] = delta.get((m.sku, m.location), 0) + m.quantity
+    for m in release:
+        delta[m.sku, m.location] = delta.get((m.sku, m.location), 0) - m.quantity
+    return (
+        tuple(StockMovement(sku, loc, n) for (sku, loc), n in delta.items() if n > 0),
+        tuple(StockMovement(sku, loc, -n) for (sku, loc), n in delta.items() if n < 0),
+    )

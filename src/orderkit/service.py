@@ -44,7 +44,6 @@ from orderkit.events import (
     NewEvent,
     NoteAdded,
     NotificationQueued,
-    OrderDelivered,
     OrderPlaced,
     OrderShipped,
     PaymentCaptured,
@@ -100,6 +99,7 @@ from orderkit.service_aftersales import AfterSalesCommands
 from orderkit.service_shipping import (
     ShippingCommands,
     _whole_positive,
+    ship_event,
     shipment_label,
     shipment_lines,
 )
@@ -361,6 +361,15 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     def _movements(lines: Iterable[LineItem]) -> list[StockMovement]:
         return [StockMovement(line.sku, line.location, line.quantity) for line in lines]
 
+    @staticmethod
+    def _unshipped(order: Order) -> list[StockMovement]:
+        """What is left to ship: ordered units less shipped and cancelled ones."""
+        return [
+            StockMovement(line.sku, line.location, left)
+            for line in order.lines
+            if (left := order.quantity_unshipped(line.line_id)) > 0
+        ]
+
     def _claim(
         self, tx: _Tx, key: str | None, command: str, request: Any, result_id: str
     ) -> str | None:
@@ -425,6 +434,9 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         ``AddressFlagged`` event, the ``address-review`` tag, and the machine's
         ``address_review_event`` (e.g. to ``awaiting_review``) when it has one.
 
+        An order with nothing to pay (a total of zero) is paid in full when placed: it moves
+        on along ``pay`` at once (reserving its stock under ``AT_PAYMENT``).
+
         Raises:
             ValidationError: a field of the draft is malformed (the error names it).
             AddressInvalid: the address checker refused an address (the error names the field).
@@ -471,6 +483,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 tx.uow.sequences.next(self.numbering.sequence_name(tx.now)), tx.now
             )
             order = attrs.evolve(order, number=number)
+            order = self._pay_if_settled(tx, order)  # a free order has nothing to pay
             tx.events.insert(
                 0,
                 NewEvent(
@@ -543,12 +556,24 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             tx.record(order_stream(order.id), PaymentCaptured(payment, after.balance_due))
             if not after.is_paid_in_full:
                 return after
-            if not order.stock_reserved:
-                self._reserve(tx, order, self._movements(order.lines))
-                after = attrs.evolve(after, stock_reserved=True)
-            return self._fire(tx, order, after, OrderEvent.PAY)
+            return self._fire_pay(tx, after)
 
         return self._mutate(order_id, actor, reason, change)
+
+    def _fire_pay(self, tx: _Tx, order: Order) -> Order:
+        """Move an order paid in full along ``pay``, reserving its stock first under the
+        ``AT_PAYMENT`` policy."""
+        if not order.stock_reserved:
+            self._reserve(tx, order, self._unshipped(order))
+            order = attrs.evolve(order, stock_reserved=True)
+        return self._fire(tx, order, order, OrderEvent.PAY)
+
+    def _pay_if_settled(self, tx: _Tx, order: Order) -> Order:
+        """Fire ``pay`` on an order that became paid in full without a payment (a free order
+        when placed, an edit lowering the total to what was paid) when its status has it."""
+        if order.is_paid_in_full and self.machine.can_fire(order, order.status, OrderEvent.PAY):
+            return self._fire_pay(tx, order)
+        return order
 
     def ship(
         self,
@@ -624,8 +649,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         )
         after = attrs.evolve(order, shipments=(*order.shipments, shipment))
         if return_id is None:
-            event = OrderEvent.SHIP if after.is_fully_shipped else OrderEvent.SHIP_PARTIAL
-            after = self._fire(tx, order, after, event)
+            after = self._fire(tx, order, after, ship_event(after))
         committed = tx.uow.stock.commit(order.id, items)
         tx.record(order_stream(order.id), OrderShipped(shipment))
         tx.record(order_stream(order.id), StockCommitted(committed))
@@ -638,23 +662,21 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         return self._mutate(order_id, actor, reason, change)
 
     def deliver(self, order_id: str, *, actor: str = "system", reason: str = "") -> Order:
-        """Mark every shipment delivered; the order becomes ``delivered``.
+        """Mark the parcels still on their way delivered now; the order becomes ``delivered``.
+
+        This is what the carrier reporting every parcel delivered does (a
+        ``ShipmentDelivered`` for each parcel, then ``OrderDelivered`` naming the order's own
+        parcels); parcels paid back as lost and an exchange's replacement parcels are left as
+        they are.
 
         Raises:
             InvalidTransition: the order is not shipped.
         """
 
         def change(tx: _Tx, order: Order) -> Order:
-            shipments = tuple(
-                s if s.delivered_at else attrs.evolve(s, delivered_at=tx.now)
-                for s in order.shipments
-            )
-            after = self._fire(
-                tx, order, attrs.evolve(order, shipments=shipments), OrderEvent.DELIVER
-            )
-            newly = tuple(s.shipment_id for s in order.shipments if not s.delivered_at)
-            tx.record(order_stream(order.id), OrderDelivered(newly))
-            return after
+            if not self.machine.can_fire(order, order.status, OrderEvent.DELIVER):
+                self._fire(tx, order, order, OrderEvent.DELIVER)  # let the machine say why
+            return self._deliver_if_all_arrived(tx, self._arrive(tx, order))
 
         return self._mutate(order_id, actor, reason, change)
 
@@ -690,29 +712,24 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     ) -> list[Order]:
         """Close orders still awaiting payment that were placed more than ``older_than`` ago.
 
-        Each order is expired in its own unit of work; one that was paid meanwhile is left
-        alone. Returns the orders expired. Run it from a scheduler.
+        Each order is expired in its own unit of work; one that holds money (partly paid) or
+        was paid or cancelled meanwhile is left alone and does not count towards ``limit``.
+        Returns the orders expired (at most ``limit``). Run it from a scheduler.
+
+        Raises:
+            ValidationError: ``older_than`` is negative or ``limit`` below 1.
         """
-        if older_than < timedelta(0):
-            raise ValidationError("older_than", "must not be negative")
-        cutoff = self._now() - older_than
-        query = OrderQuery(status=self.machine.initial, placed_to=cutoff, limit=limit)
-        with self.storage.reader() as uow:
-            candidates = uow.orders.find(query).items
-        expired = []
-        for order in candidates:
+        reason = f"unpaid after {describe_duration(older_than)}"
+
+        def expire(order_id: str) -> Order | None:
             try:
-                expired.append(
-                    self._close(
-                        order.id,
-                        OrderEvent.EXPIRE,
-                        actor,
-                        f"unpaid after {describe_duration(older_than)}",
-                    )
-                )
+                return self._close(order_id, OrderEvent.EXPIRE, actor, reason)
             except InvalidTransition:
-                continue  # paid or cancelled since we looked
-        return expired
+                return None  # paid, partly paid or cancelled since we looked
+
+        return self._scan_unpaid(
+            older_than, limit, lambda uow, order: order.net_paid.is_zero, expire
+        )
 
     def remind_unpaid(
         self, *, older_than: timedelta, actor: str = "system", limit: int = 100
@@ -723,26 +740,48 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         Each order is reminded at most once, in its own unit of work (a notifier turns the
         event into a ``payment_reminder``). Run it from a scheduler, before
         :meth:`expire_unpaid` closes what stays unpaid longer.
+
+        Raises:
+            ValidationError: ``older_than`` is negative or ``limit`` below 1.
         """
+        return self._scan_unpaid(
+            older_than,
+            limit,
+            lambda uow, order: not self._was_reminded(uow, order.id),
+            lambda order_id: self._remind(order_id, actor, older_than),
+        )
+
+    def _scan_unpaid(
+        self,
+        older_than: timedelta,
+        limit: int,
+        wanted: Callable[[UnitOfWork, Order], bool],
+        act: Callable[[str], Order | None],
+    ) -> list[Order]:
+        """Page through the orders in the initial status placed more than ``older_than`` ago,
+        newest first, and ``act`` on each ``wanted`` one (each in its own unit of work) until
+        ``limit`` of them were acted on (``act`` returns None for one it left alone)."""
         if older_than < timedelta(0):
             raise ValidationError("older_than", "must not be negative")
         _whole_positive("limit", limit)
         query = OrderQuery(
             status=self.machine.initial, placed_to=self._now() - older_than, limit=100
         )
-        reminded: list[Order] = []
-        while len(reminded) < limit:
+        done: list[Order] = []
+        while len(done) < limit:
             with self.storage.reader() as uow:
                 page = uow.orders.find(query)
-                due = [o.id for o in page.items if not self._was_reminded(uow, o.id)]
-            for order_id in due[: limit - len(reminded)]:
-                order = self._remind(order_id, actor, older_than)
+                due = [o.id for o in page.items if wanted(uow, o)]
+            for order_id in due:
+                if len(done) == limit:
+                    break
+                order = act(order_id)
                 if order is not None:
-                    reminded.append(order)
+                    done.append(order)
             if page.next_cursor is None:
                 break
             query = attrs.evolve(query, cursor=page.next_cursor)
-        return reminded
+        return done
 
     @staticmethod
     def _was_reminded(uow: UnitOfWork, order_id: str) -> bool:
@@ -780,13 +819,19 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Record a refund made through the host's payment provider.
 
         A refund that brings what the shop holds to zero closes the order (``refund_full``)
-        and releases its reservations; a partial refund keeps the status.
+        and releases its reservations; a partial refund keeps the status. Before the order is
+        paid in full, a refund gives back everything held (the order can then be cancelled):
+        a part of it would let the order be paid off short.
 
         Raises:
             RefundExceedsPayment: more than was paid and not yet refunded.
+            ValidationError: an empty ``reference``; (``amount``) a part of what is held,
+                before the order is paid in full.
         """
         if not isinstance(amount, Money) or not amount.is_positive:
             raise ValidationError("amount", "must be a positive Money")
+        if not isinstance(reference, str) or not reference:
+            raise ValidationError("reference", "give the payment provider's refund reference")
         if not reason:
             raise ValidationError("reason", "say why the money is refunded")
 
@@ -799,6 +844,12 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             if amount > order.net_paid:
                 raise RefundExceedsPayment(
                     f"order {order.number} holds {order.net_paid}; cannot refund {amount}"
+                )
+            if not order.is_paid_in_full and amount != order.net_paid:
+                raise ValidationError(
+                    "amount",
+                    f"order {order.number} is not paid in full; refund everything it holds "
+                    f"({order.net_paid}) and cancel it, or refund after it is paid",
                 )
             refund = Refund(refund_id, amount, reference, reason, tx.now)
             after = attrs.evolve(order, refunds=(*order.refunds, refund))
@@ -833,7 +884,8 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Ask for changes to a placed order.
 
         Changes the edit policy lets through (by default, an address) apply at once; any
-        other change waits in ``order.pending_edits`` for :meth:`approve_edit`.
+        other change waits in ``order.pending_edits`` for :meth:`approve_edit`. An applied
+        edit that lowers the total to what is already paid moves the order on along ``pay``.
 
         An address change goes through the ``address_checker`` too, and is stored normalized.
 
@@ -883,7 +935,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             order_stream(order.id),
             EditApplied(edit_id, requested_by, approved_by, outcome.changes),
         )
-        return outcome.order
+        return self._pay_if_settled(tx, outcome.order)
 
     def _pending(self, order: Order, edit_id: str) -> EditRequest:
         for edit in order.pending_edits:

@@ -109,8 +109,11 @@ def _check_request(
         raise ValidationError("kind", f"{ret.kind!r} is not one of {', '.join(ReturnKind.ALL)}")
     if ret.kind not in policy.kinds:
         raise ReturnNotAllowed(f"this shop does not accept {ret.kind} returns")
-    if not order.amount_paid.is_positive:
-        raise ReturnNotAllowed(f"order {order.number} has not been paid; cancel it instead")
+    if not order.is_paid_in_full:
+        raise ReturnNotAllowed(
+            f"order {order.number} is not paid in full ({order.amount_paid} of {order.total}); "
+            "refund what it holds (OrderService.refund) and cancel it instead"
+        )
     lost = None
     if ret.shipment_id is not None:
         if ret.kind != ReturnKind.REFUND_ONLY:
@@ -220,11 +223,12 @@ class AfterSalesCommands:
         lines: Mapping[str, int] | Iterable[ReturnLine],
         kind: str,
         shipment_id: str | None,
+        return_id: str,
         *,
         one_step: bool = False,
     ) -> tuple[Order, Return]:
         ret = Return(
-            self.ids.new_id(),
+            return_id,
             kind,
             _return_lines(lines),
             self.return_machine.initial,
@@ -257,15 +261,16 @@ class AfterSalesCommands:
         Raises:
             ReturnWindowClosed: the goods were delivered longer ago than the window allows.
             ReturnNotAllowed: more units than can go back, a parcel that is not lost, an
-                unpaid order, or a kind the policy refuses.
+                order not paid in full, or a kind the policy refuses.
             ValidationError: an unknown line, a quantity below 1, no reason.
         """
         _require_reason(reason)
+        return_id = self.ids.new_id()  # drawn once: the same id on every retry of the command
         return self._mutate(
             order_id,
             actor,
             reason,
-            lambda tx, order: self._request(tx, order, lines, kind, shipment_id)[0],
+            lambda tx, order: self._request(tx, order, lines, kind, shipment_id, return_id)[0],
         )
 
     def approve_return(
@@ -366,8 +371,13 @@ class AfterSalesCommands:
         ret: Return,
         reference: str | None,
         idempotency_key: str | None,
+        refund_id: str,
     ) -> Order:
-        """Pay back ``ret``'s units, record it, and let stock and status follow."""
+        """Pay back ``ret``'s units, record it, and let stock and status follow.
+
+        ``refund_id`` (and ``ret``'s id, which the default idempotency key is made of) are
+        drawn by the command before its unit of work, so a retried attempt calls the payments
+        port with the same key as the attempt before it."""
         self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)  # refuse early, clearly
         lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
         amount = Money.sum((rl.amount for rl in lines), order.currency)
@@ -375,7 +385,6 @@ class AfterSalesCommands:
             raise RefundExceedsPayment(
                 f"order {order.number} holds {order.net_paid}; cannot refund {amount}"
             )
-        refund_id = self.ids.new_id()
         if reference is None:
             if self.payments is None:
                 raise ValidationError(
@@ -436,11 +445,13 @@ class AfterSalesCommands:
         reference; without it the :class:`PaymentsPort` pays, with ``idempotency_key`` (by
         default one derived from the return) passed through. The provider is called inside
         the unit of work, so a command the database retries calls it again with the same
-        key: the provider must honour it (every major payment API does).
+        key (the ids it needs are drawn once, before the first attempt): the provider must
+        honour it (every major payment API does).
 
         With an ``idempotency_key``, sending the same request again returns the order as it
         is instead of refusing it; a different request with the key raises
-        :class:`IdempotencyConflict`.
+        :class:`IdempotencyConflict`. A caller that retries a call itself (after a timeout,
+        say) must pass an ``idempotency_key``: without one, each call is a new request.
 
         Raises:
             ReturnNotFound: no such return on the order.
@@ -450,13 +461,14 @@ class AfterSalesCommands:
             PaymentError: the payments port refused; nothing is recorded.
         """
         _require_reason(reason)
+        refund_id = self.ids.new_id()  # drawn once: the same id on every retry of the command
 
         def change(tx: _Tx, order: Order) -> Order:
             request = {"order_id": order_id, "return_id": return_id, "reference": reference}
             if self._claim(tx, idempotency_key, "refund_return", request, return_id):
                 return order  # the same request again: it was refunded the first time
             ret = order.return_(return_id)
-            return self._refund(tx, order, order, ret, reference, idempotency_key)
+            return self._refund(tx, order, order, ret, reference, idempotency_key, refund_id)
 
         return self._mutate(order_id, actor, reason, change)
 
@@ -475,7 +487,10 @@ class AfterSalesCommands:
         one step: a ``refund_only`` return requested, approved and refunded together.
 
         With an ``idempotency_key`` (also passed to the payments port), sending the same
-        request again refunds nothing more and returns the order as it is.
+        request again refunds nothing more and returns the order as it is. Without one, the
+        key passed to the port is derived from the new return's id, drawn once per call: a
+        retry the database asks for pays once, but a caller that retries a call itself (after
+        a timeout, say) must pass an ``idempotency_key``, or each call refunds again.
 
         Raises:
             ReturnNotAllowed: more units than are unshipped (or in the lost parcel), or a
@@ -485,6 +500,10 @@ class AfterSalesCommands:
         _require_reason(reason)
 
         wanted = _return_lines(lines)
+        # Drawn once, before the unit of work: the default key sent to the payments port is
+        # made of the return id, so a retried attempt must use the same one.
+        return_id = self.ids.new_id()
+        refund_id = self.ids.new_id()
 
         def change(tx: _Tx, order: Order) -> Order:
             request = {
@@ -496,12 +515,12 @@ class AfterSalesCommands:
             if self._claim(tx, idempotency_key, "refund_only", request, order_id):
                 return order  # the same request again: it was refunded the first time
             after, ret = self._request(
-                tx, order, wanted, ReturnKind.REFUND_ONLY, shipment_id, one_step=True
+                tx, order, wanted, ReturnKind.REFUND_ONLY, shipment_id, return_id, one_step=True
             )
             after = self._move(after, ret, ReturnEvent.APPROVE)
             ret = after.return_(ret.return_id)
             tx.record(order_stream(order.id), ReturnApproved(ret.return_id, ret.kind, ret.lines))
-            return self._refund(tx, order, after, ret, reference, idempotency_key)
+            return self._refund(tx, order, after, ret, reference, idempotency_key, refund_id)
 
         return self._mutate(order_id, actor, reason, change)
 

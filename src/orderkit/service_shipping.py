@@ -10,7 +10,8 @@ A carrier (or a tracking aggregator) pushes :class:`~orderkit.shipping.TrackingE
 - every parcel of the order delivered moves the order to ``delivered``;
 - ``exception`` records :class:`~orderkit.events.ShipmentException` (the logistics-exception
   notification) and tags the order ``logistics-exception`` until the parcel moves on; a host
-  machine with a ``logistics_exception`` event (into a review state, say) has it fired;
+  machine with a ``logistics_exception`` event (into a review state, say) has it fired, and
+  must allow ``deliver`` from that state too, or the order stays held after delivery;
 - ``returned_to_sender`` records :class:`~orderkit.events.ShipmentReturnedToSender` and tags
   the order ``returned-to-sender``.
 """
@@ -38,7 +39,7 @@ from orderkit.events import (
     order_stream,
 )
 from orderkit.lifecycle import OrderEvent, OrderStatus
-from orderkit.order import Address, Order, ShipmentLine
+from orderkit.order import Address, Order, Shipment, ShipmentLine
 from orderkit.ports import Carrier, OrderQuery, Storage, UnitOfWork
 from orderkit.shipping import Parcel, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine
@@ -53,6 +54,7 @@ __all__ = [
     "LOGISTICS_EXCEPTION_EVENT",
     "RETURNED_TAG",
     "ShippingCommands",
+    "ship_event",
     "shipment_label",
     "shipment_lines",
     "tracking_rank",
@@ -64,7 +66,8 @@ EXCEPTION_TAG = "logistics-exception"
 RETURNED_TAG = "returned-to-sender"
 LOGISTICS_EXCEPTION_EVENT = "logistics_exception"
 """Fired on the order when a parcel reports an exception, if the order machine has it (the
-default machine does not, so the status stays)."""
+default machine does not, so the status stays). The state it leads to needs a ``deliver``
+transition, or the order stays there once its parcels arrive (see docs/shipments.md)."""
 
 _STAGE = {
     TrackingStatus.LABEL_CREATED: 0,
@@ -119,6 +122,12 @@ def shipment_lines(order: Order, lines: Mapping[str, int] | None) -> list[Shipme
             )
         result.append(ShipmentLine(line_id, qty))
     return result
+
+
+def ship_event(shipped: Order) -> str:
+    """The event an order fires once a shipment is added to it: ``ship`` when nothing is
+    left to ship, ``ship_partial`` otherwise."""
+    return OrderEvent.SHIP if shipped.is_fully_shipped else OrderEvent.SHIP_PARTIAL
 
 
 def shipment_label(
@@ -212,17 +221,24 @@ class ShippingCommands:
         Without ``parcels`` the goods go in one parcel weighing what the lines' weights add
         up to. The carrier gets the reference ``<order number>/<parcel number>``
         (``SO-2026-000123/2`` for an order's second parcel), one per parcel, so carriers that
-        key bookings on it never hand two parcels one number. The booking is made before the
-        order is written: if shipping then fails (the
-        order changed meanwhile), the label is booked but unused, and the error says so.
+        key bookings on it never hand two parcels one number. The lines, and whether the
+        order's status lets them ship, are checked before anything is booked; the booking is
+        then made before the order is written, so if the order changes in between (paid back
+        or shipped by someone else) shipping fails with the error :meth:`ship` raises, and the
+        label stays booked but unused (orderkit does not cancel it with the carrier).
 
         Raises:
             ValidationError: as :meth:`ship`, checked before anything is booked.
+            InvalidTransition: the order cannot ship in its status (e.g. unpaid or closed),
+                checked before anything is booked.
             CarrierError: the carrier refused the booking; nothing is written.
-            InvalidTransition: the order cannot ship in its status.
         """
         order = self.get(order_id)
         wanted = shipment_lines(order, lines)
+        # Ask the machine (guards included) before a real label is bought.
+        planned = Shipment("(planned)", tuple(wanted), "", "", self._now())
+        shipped = attrs.evolve(order, shipments=(*order.shipments, planned))
+        self.machine.fire(shipped, order.status, ship_event(shipped))
         if parcels is None:
             weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
             parcels = [Parcel(weight, items=sum(sl.quantity for sl in wanted))]
@@ -339,6 +355,22 @@ class ShippingCommands:
         tx.record(order_stream(order.id), TagRemoved(tag))
         return attrs.evolve(order, tags=tuple(t for t in order.tags if t != tag))
 
+    def _arrive(self, tx: _Tx, order: Order) -> Order:
+        """Mark the parcels still on their way (:attr:`Order.parcels_in_transit`: the order's
+        own, not paid back as lost) delivered now, each with a ``ShipmentDelivered``; an
+        exchange's replacement parcels are left to their tracking."""
+        arriving = {s.shipment_id for s in order.parcels_in_transit}
+        for shipment in order.shipments:
+            if shipment.shipment_id in arriving:
+                tx.record(order_stream(order.id), ShipmentDelivered(shipment.shipment_id, tx.now))
+        return attrs.evolve(
+            order,
+            shipments=tuple(
+                attrs.evolve(s, delivered_at=tx.now) if s.shipment_id in arriving else s
+                for s in order.shipments
+            ),
+        )
+
     def _deliver_if_all_arrived(self, tx: _Tx, order: Order) -> Order:
         """Fire ``deliver`` once nothing of the order is on its way any more."""
         if order.parcels_in_transit or not order.shipments:
@@ -371,12 +403,8 @@ class ShippingCommands:
                 # Let the machine say why, naming the allowed events.
                 self._fire(tx, order, order, OrderEvent.COMPLETE)
             arriving = {s.shipment_id for s in order.parcels_in_transit}
-            shipments = tuple(
-                attrs.evolve(s, delivered_at=tx.now) if s.shipment_id in arriving else s
-                for s in order.shipments
-            )
             tx.record(order_stream(order.id), ReceiptConfirmed(tuple(sorted(arriving))))
-            delivered = self._deliver_if_all_arrived(tx, attrs.evolve(order, shipments=shipments))
+            delivered = self._deliver_if_all_arrived(tx, self._arrive(tx, order))
             return self._fire(tx, delivered, delivered, OrderEvent.COMPLETE)
 
         return self._mutate(order_id, actor, reason, change)

@@ -870,6 +870,8 @@ class StorageContract(OutboxContract):
             "StatusChanged",
             "OrderShipped",
             "StockCommitted",
+            "ShipmentDelivered",
+            "ShipmentDelivered",
             "StatusChanged",
             "OrderDelivered",
             "StatusChanged",
@@ -1003,6 +1005,21 @@ class StorageContract(OutboxContract):
         clock.advance(timedelta(hours=2))
         service.expire_unpaid(older_than=timedelta(hours=1))
         assert (level("MUG", 10, 0), ()) == (service.stock("MUG"), reservations(storage, order.id))
+
+    def test_expiring_looks_past_partly_paid_orders_to_the_limit_of_expired_ones(
+        self, service: OrderService, clock: FixedClock
+    ) -> None:
+        self.stock_catalog(service)
+        old = self.place(service, ("MUG", 1))
+        clock.advance(timedelta(minutes=1))
+        partly_paid = self.place(service, ("MUG", 1))
+        service.pay(partly_paid.id, usd("1.00"), reference="psp-deposit")
+        clock.advance(timedelta(hours=2))
+        expired = service.expire_unpaid(older_than=timedelta(hours=1), limit=1)
+        assert ([old.id], "pending_payment") == (
+            [o.id for o in expired],
+            service.get(partly_paid.id).status,
+        )
 
     # -- idempotency ---------------------------------------------------------------------------
 
@@ -1526,6 +1543,20 @@ class StorageContract(OutboxContract):
             service.stock("MUG"),
             reservations(storage, order.id),
         )
+
+    def test_a_free_order_is_paid_when_placed_and_reserves_its_stock_at_payment(
+        self, storage: Storage, clock: FixedClock, ids: SequentialIds
+    ) -> None:
+        service = self.at_payment(storage, clock, ids)
+        self.stock_catalog(service)
+        free = Adjustment(AdjustmentKind.COUPON, "free", percent=Decimal(100))
+        placed = service.place(attrs.evolve(self.draft(("MUG", 2)), adjustments=(free,)))
+        moved = payloads(service.history(placed.id), StatusChanged)
+        assert (
+            "awaiting_shipment",
+            [StatusChanged("pending_payment", "awaiting_shipment", "pay")],
+            level("MUG", 10, 2),
+        ) == (service.get(placed.id).status, moved, service.stock("MUG"))
 
     def test_with_reservation_at_payment_paying_when_stock_ran_out_records_no_payment(
         self, storage: Storage, clock: FixedClock, ids: SequentialIds
