@@ -127,6 +127,17 @@ def test_a_removed_line_leaves_the_order_and_releases_its_stock(service: OrderSe
     )
 
 
+def test_a_line_added_after_a_removal_never_takes_the_removed_lines_id(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 1), ("MUG", 1))
+    edit(service, order, RemoveLine("L2"))
+
+    edited = edit(service, order, AddLine(LineDraft("TEE", "Tee", 1, usd("19.99"))))
+
+    assert ["L1", "L3"] == [line.line_id for line in edited.lines]
+
+
 def test_removing_a_line_drops_the_discount_given_on_that_line(service: OrderService) -> None:
     coupon = Adjustment("coupon", "Mug deal", amount=usd("2.00"), line_id="L2")
     order = place(service, ("CAP", 1), ("MUG", 1), adjustments=[coupon])

@@ -114,7 +114,8 @@ def apply_edit(order: Order, changes: Sequence[EditOp]) -> EditOutcome:
     field_changes: list[FieldChange] = []
     reserve: list[StockMovement] = []
     release: list[StockMovement] = []
-    next_index = max(int(line.line_id[1:]) for line in order.lines) + 1
+    # Never reuse the number of a removed line: the event log names lines by id.
+    next_index = max(order.lines_issued, *(int(line.line_id[1:]) for line in order.lines)) + 1
 
     def find(field: str, line_id: str) -> int:
         for i, line in enumerate(lines):
@@ -203,7 +204,11 @@ def apply_edit(order: Order, changes: Sequence[EditOp]) -> EditOutcome:
             )
 
     edited = attrs.evolve(
-        order, lines=tuple(lines), adjustments=tuple(adjustments), shipping_address=address
+        order,
+        lines=tuple(lines),
+        adjustments=tuple(adjustments),
+        shipping_address=address,
+        lines_issued=next_index - 1,
     )
     if edited.total < order.amount_paid:
         raise Overpayment(

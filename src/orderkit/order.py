@@ -376,6 +376,9 @@ class Order:
     pending_edits: tuple[EditRequest, ...] = ()
     stock_reserved: bool = False
     version: int = 1
+    #: The highest line number issued so far (``L1`` … ``Ln``), removed lines included, so an
+    #: added line never takes a removed line's id. 0 on orders stored before it was kept.
+    lines_issued: int = 0
 
     @property
     def totals(self) -> OrderTotals:

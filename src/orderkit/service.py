@@ -472,6 +472,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 group=draft.group,
                 locale=draft.locale,
                 notes=(Note(tx.now, tx.actor, draft.note),) if draft.note else (),
+                lines_issued=len(lines),
             )
             if self.reservation_policy is ReservationPolicy.AT_PLACEMENT:
                 self._reserve(tx, order, self._movements(lines))
