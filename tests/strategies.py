@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import urllib.parse
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TypeVar
@@ -182,6 +183,13 @@ _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 _numbers = st.from_regex(r"[A-Z]{1,4}-[0-9]{4}-[0-9]{6}(-[0-9]{1,3})?", fullmatch=True)
 
 
+def _web_urls() -> st.SearchStrategy[str]:
+    """What receipts carry as links: nothing, or an http(s) URL with any path."""
+    return st.just("") | st.text(max_size=20).map(
+        lambda path: f"https://shop.example/{urllib.parse.quote(path)}"
+    )
+
+
 @st.composite
 def receipts(draw: st.DrawFn) -> Receipt:
     """Receipts with every part filled in arbitrarily, all money in one currency."""
@@ -201,7 +209,7 @@ def receipts(draw: st.DrawFn) -> Receipt:
         total=amount,
         attributes=st.lists(st.tuples(_text, _text), max_size=2).map(tuple),
     )
-    item = st.builds(PersonalizationItem, name=_text, url=_text, price=st.none() | amount)
+    item = st.builds(PersonalizationItem, name=_text, url=_web_urls(), price=st.none() | amount)
     block = st.builds(
         PersonalizationBlock,
         title=_text,
@@ -215,7 +223,7 @@ def receipts(draw: st.DrawFn) -> Receipt:
         carrier=_text,
         tracking_number=_text,
         shipped_at=aware_datetimes(),
-        tracking_url=_text,
+        tracking_url=_web_urls(),
         delivered_at=st.none() | aware_datetimes(),
     )
     return Receipt(
@@ -254,7 +262,7 @@ def receipts(draw: st.DrawFn) -> Receipt:
                 ]
             )
         ),
-        merchant=draw(st.builds(Merchant, name=_text, email=_text, url=_text)),
+        merchant=draw(st.builds(Merchant, name=_text, email=_text, url=_web_urls())),
         shipments=tuple(draw(st.lists(shipment, max_size=2))),
         estimated_ship_date=draw(st.none() | st.dates(date(2000, 1, 1), date(2100, 1, 1))),
         blocks=draw(st.lists(block, max_size=2)),

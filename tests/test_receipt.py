@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -10,8 +11,14 @@ from hypothesis import given
 
 from orderkit.errors import ValidationError
 from orderkit.money import Money
-from orderkit.order import Order
-from orderkit.receipt import PaymentState, Receipt, ReceiptKind
+from orderkit.order import Order, Shipment
+from orderkit.receipt import (
+    Merchant,
+    PaymentState,
+    PersonalizationItem,
+    Receipt,
+    ReceiptKind,
+)
 from orderkit.serialization import dumps, get_converter, loads
 from receipt_fixtures import MERCHANT, T0, place, receipt, service
 from strategies import discounted_orders, receipts
@@ -133,3 +140,33 @@ def test_the_lines_of_any_receipt_sum_to_the_items_less_the_discount(order: Orde
     assert r.items_total - r.discount_total == Money.sum(
         (line.total for line in r.lines), order.currency
     )
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Merchant("Shop", url="javascript:alert(1)"),
+        lambda: Merchant("Shop", logo_url="data:image/svg+xml,<svg onload=alert(1)>"),
+        lambda: PersonalizationItem("Mug", url="javascript:alert(1)"),
+        lambda: PersonalizationItem("Mug", image_url="file:///etc/passwd"),
+    ],
+    ids=["merchant url", "merchant logo", "product url", "product image"],
+)
+def test_a_link_that_is_not_a_web_page_is_refused_when_it_is_configured(build: Any) -> None:
+    with pytest.raises(ValidationError):
+        build()
+
+
+def test_a_tracking_link_that_is_not_a_web_page_is_left_off_the_receipt() -> None:
+    order = place(service())
+    shipped = attrs.evolve(
+        order,
+        shipments=(
+            Shipment("s-1", (), "odd", "N1", T0, tracking_url="javascript:alert(1)"),
+            Shipment("s-2", (), "sf", "SF1", T0, tracking_url="https://sf.example/SF1"),
+        ),
+    )
+    snapshot = Receipt.from_order(
+        shipped, kind=ReceiptKind.SHIPPED, receipt_number="R-1", issued_at=T0, merchant=MERCHANT
+    )
+    assert ["", "https://sf.example/SF1"] == [s.tracking_url for s in snapshot.shipments]

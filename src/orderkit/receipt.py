@@ -89,25 +89,47 @@ def _products(value: Iterable[PersonalizationItem]) -> tuple[PersonalizationItem
     return tuple(value)
 
 
+def _is_web_url(value: str) -> bool:
+    """Whether ``value`` is an absolute http(s) URL, the only links a receipt carries."""
+    return value.lower().startswith(("https://", "http://"))
+
+
+def _web_url(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    """Links end up in an ``href``: an empty string or an http(s) URL, never ``javascript:``."""
+    if value and not (isinstance(value, str) and _is_web_url(value)):
+        raise ValidationError(
+            f"{type(instance).__name__.lower()}.{attribute.name}",
+            f"must be an http(s) URL or empty, got {value!r}",
+        )
+
+
 @attrs.frozen
 class Merchant:
-    """The shop as the receipt presents it: who to contact with a question."""
+    """The shop as the receipt presents it: who to contact with a question.
+
+    Raises:
+        ValidationError: ``url`` or ``logo_url`` is not an http(s) URL.
+    """
 
     name: str
     email: str = ""
     phone: str = ""
-    url: str = ""
-    logo_url: str = ""
+    url: str = attrs.field(default="", validator=_web_url)
+    logo_url: str = attrs.field(default="", validator=_web_url)
 
 
 @attrs.frozen
 class PersonalizationItem:
     """A product the host recommends: a name, a link, an image and a price, all optional but
-    the name."""
+    the name.
+
+    Raises:
+        ValidationError: ``url`` or ``image_url`` is not an http(s) URL.
+    """
 
     name: str
-    url: str = ""
-    image_url: str = ""
+    url: str = attrs.field(default="", validator=_web_url)
+    image_url: str = attrs.field(default="", validator=_web_url)
     price: Money | None = None
 
 
@@ -273,7 +295,8 @@ class Receipt:
                 carrier=s.carrier,
                 tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at,
-                tracking_url=s.tracking_url,
+                # A carrier's page link is shown only if it is a web page.
+                tracking_url=s.tracking_url if _is_web_url(s.tracking_url) else "",
                 delivered_at=s.delivered_at,
             )
             for s in order.shipments
