@@ -10,6 +10,7 @@ breakdown is also what a refund of one line is computed from.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -380,8 +381,10 @@ class Order:
     #: added line never takes a removed line's id. 0 on orders stored before it was kept.
     lines_issued: int = 0
 
-    @property
+    @functools.cached_property
     def totals(self) -> OrderTotals:
+        """Derived from the lines and adjustments (never stored); computed once per order
+        value, which is immutable, so the figures cannot go stale."""
         return compute_totals(self.lines, self.adjustments, self.currency, self.prices_include_tax)
 
     @property
