@@ -26,7 +26,7 @@ from orderkit.ports import Storage
 from orderkit.serialization import order_to_json
 from orderkit.service import OrderService
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
-from orderkit.status import Transition
+from orderkit.status import StatusMachine, Transition
 
 
 class BookCarrier:
@@ -349,17 +349,22 @@ def test_the_exception_flag_goes_once_the_parcel_moves_on(svc: OrderService) -> 
     assert "logistics-exception" not in order.tags
 
 
-def test_a_host_machine_with_a_logistics_exception_event_moves_the_order_to_review(
-    storage: Storage, clock: FixedClock
-) -> None:
-    machine = default_order_machine().extend(
+def review_machine(*extra: Transition) -> StatusMachine[Order]:
+    """The default machine with a hold for logistics exceptions, released by ``resolve``."""
+    return default_order_machine().extend(
         states=["awaiting_review"],
         transitions=[
             Transition("shipped", "logistics_exception", "awaiting_review"),
             Transition("awaiting_review", "resolve", "shipped"),
+            *extra,
         ],
     )
-    svc = shop.service(storage, clock, machine=machine)
+
+
+def test_a_host_machine_with_a_logistics_exception_event_moves_the_order_to_review(
+    storage: Storage, clock: FixedClock
+) -> None:
+    svc = shop.service(storage, clock, machine=review_machine())
     tracked(svc)
     order = svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
     assert "awaiting_review" == order.status
@@ -368,15 +373,8 @@ def test_a_host_machine_with_a_logistics_exception_event_moves_the_order_to_revi
 def test_an_order_held_for_a_logistics_exception_is_delivered_when_its_parcels_arrive(
     storage: Storage, clock: FixedClock
 ) -> None:
-    machine = default_order_machine().extend(
-        states=["awaiting_review"],
-        transitions=[
-            Transition("shipped", "logistics_exception", "awaiting_review"),
-            Transition("awaiting_review", "resolve", "shipped"),
-            Transition("awaiting_review", "deliver", "delivered"),
-        ],
-    )
-    svc = shop.service(storage, clock, machine=machine)
+    extra = Transition("awaiting_review", "deliver", "delivered")
+    svc = shop.service(storage, clock, machine=review_machine(extra))
     tracked(svc)
     svc.ingest_tracking(update("SF1", TrackingStatus.EXCEPTION, 20))
     svc.ingest_tracking(update("SF1", TrackingStatus.DELIVERED, 60))
