@@ -3,7 +3,7 @@
 Runs for wheels and editable installs alike, so an installed orderkit always has compiled
 catalogs next to their sources. The ``.mo`` files are build output (ignored by git) and are
 shipped as artifacts. Without them orderkit still works from a plain checkout: it compiles
-the ``.po`` sources in memory (see ``orderkit.render.load_translations``).
+the ``.po`` sources in memory (see ``orderkit.notify.render.load_translations``).
 """
 
 from __future__ import annotations

@@ -29,10 +29,17 @@ import jinja2
 
 from orderkit import FixedClock, OrderService, SequentialIds
 from orderkit.adapters.memory import MemoryStorage
-from orderkit.money import Money
-from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineDraft, OrderDraft
-from orderkit.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
-from orderkit.render import ReceiptRenderer, load_translations
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
+    Address,
+    Adjustment,
+    AdjustmentKind,
+    Customer,
+    LineDraft,
+    OrderDraft,
+)
+from orderkit.domain.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
+from orderkit.notify.render import ReceiptRenderer, load_translations
 from orderkit.serialization import get_converter
 
 KIND = "order_placed"

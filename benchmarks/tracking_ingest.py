@@ -25,8 +25,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from orderkit import Address, Customer, LineDraft, Money, OrderDraft, OrderService
+from orderkit.domain.shipping import TrackingEvent
 from orderkit.ports import Storage
-from orderkit.shipping import TrackingEvent
 
 START = datetime(2026, 6, 1, tzinfo=timezone.utc)
 STEPS = ("label_created", "in_transit", "out_for_delivery", "in_transit", "delivered")

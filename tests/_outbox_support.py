@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from orderkit.domain.events import NewEvent, order_stream
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, Customer, LineDraft, Order, OrderDraft
 from orderkit.errors import DeliveryFailed
-from orderkit.events import NewEvent, order_stream
-from orderkit.money import Money
-from orderkit.notification import Message
-from orderkit.order import Address, Customer, LineDraft, Order, OrderDraft
-from orderkit.outbox import OutboxDraft
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxDraft
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 HOME = Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN", postal_code="310000")

@@ -18,10 +18,10 @@ from typing import Any
 import attrs
 
 from _concurrency_workers import BARRIER_TIMEOUT, StorageSpec
-from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
 from orderkit.errors import DeliveryFailed
-from orderkit.notification import Message
-from orderkit.outbox import OutboxQuery, OutboxStatus
+from orderkit.notify.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxQuery, OutboxStatus
 
 #: Fast retries, so a turned-down message is due again within a tenth of a second.
 RETRY = RetryPolicy(

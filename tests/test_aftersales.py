@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -13,33 +13,33 @@ import pytest
 from hypothesis import given
 
 import shop
-from orderkit.aftersales import (
+from orderkit.clock import FixedClock
+from orderkit.domain.aftersales import (
     Disposition,
     Return,
     ReturnKind,
     ReturnLine,
     ReturnPolicy,
-    refund_lines,
     return_machine,
-    unit_shares,
 )
-from orderkit.clock import FixedClock
+from orderkit.domain.events import OrderDelivered
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order
+from orderkit.domain.returns import refund_lines, unit_shares
+from orderkit.domain.shipping import TrackingEvent
 from orderkit.errors import (
     GuardRefused,
     IdempotencyConflict,
     InvalidTransition,
     RefundExceedsPayment,
+    RefundNotRecorded,
     ReturnNotAllowed,
     ReturnWindowClosed,
     TransientStorageError,
     ValidationError,
 )
-from orderkit.events import OrderDelivered
-from orderkit.money import Money
-from orderkit.order import Order
 from orderkit.ports import Storage
 from orderkit.service import OrderService
-from orderkit.shipping import TrackingEvent
 from strategies import priced_orders
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "after-sales.md"
@@ -371,6 +371,62 @@ def test_a_refund_only_the_database_retries_pays_through_the_provider_under_one_
     busy.fail = 1
     after = svc.refund_only(order_id, {"L1": 1}, reason="out of stock")
     assert (1, ["rf-1"]) == (len(payments.refunds), [r.reference for r in after.refunds])
+
+
+class BusyPayments(LedgerPayments):
+    """A provider that, while it pays, lets the shop do something through the service: that
+    only works if no transaction is held across the call."""
+
+    def __init__(self, meanwhile: Callable[[OrderService, Order, Money], object]) -> None:
+        super().__init__()
+        self.meanwhile = meanwhile
+        self.service: OrderService | None = None
+
+    def refund(self, order: Order, amount: Money, *, idempotency_key: str) -> str:
+        assert self.service is not None
+        if not self.refunds:
+            self.meanwhile(self.service, order, amount)
+        return super().refund(order, amount, idempotency_key=idempotency_key)
+
+
+def note_the_payment(svc: OrderService, order: Order, amount: Money) -> None:
+    svc.add_note(order.id, f"paying back {amount}", actor="psp")
+
+
+def refund_goodwill_meanwhile(svc: OrderService, order: Order, amount: Money) -> None:
+    """Leave one cent less held than the return comes to."""
+    held = svc.get(order.id).net_paid
+    svc.refund(order.id, held - amount + Money("0.01", "CNY"), reference="gw", reason="late")
+
+
+def test_the_payments_port_is_called_with_no_transaction_open(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = BusyPayments(note_the_payment)
+    svc = payments.service = shop.service(storage, clock, payments=payments)
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+
+    after = svc.refund_return(order.id, ret_id, reason="returned")
+
+    assert ["rf-1"] == [r.reference for r in after.refunds]
+    assert [f"paying back {Money('50.00', 'CNY')}"] == [n.text for n in after.notes]
+
+
+def test_a_refund_paid_but_not_recorded_names_the_reference_to_reconcile(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = BusyPayments(refund_goodwill_meanwhile)
+    svc = payments.service = shop.service(storage, clock, payments=payments)
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+
+    with pytest.raises(RefundNotRecorded) as unrecorded:
+        svc.refund_return(order.id, ret_id, reason="returned", idempotency_key="rk-9")
+
+    assert ("rf-1", "rk-9") == (unrecorded.value.reference, unrecorded.value.idempotency_key)
+    assert isinstance(unrecorded.value.__cause__, RefundExceedsPayment)
+    assert ["gw"] == [r.reference for r in svc.get(order.id).refunds]
 
 
 def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderService) -> None:

@@ -44,13 +44,13 @@ from hypothesis.stateful import (
 import shop
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
-from orderkit.aftersales import Disposition, ReturnKind, ReturnStatus
 from orderkit.clock import FixedClock
+from orderkit.domain.aftersales import Disposition, ReturnKind, ReturnStatus
+from orderkit.domain.order import Order
+from orderkit.domain.shipping import TrackingEvent, TrackingStatus
 from orderkit.errors import OrderkitError
-from orderkit.order import Order
 from orderkit.ports import Storage
 from orderkit.service import OrderService
-from orderkit.shipping import TrackingEvent, TrackingStatus
 
 # backend: (max_examples, stateful_step_count)
 RUNS = {"memory": (100, 50), "sqlite": (25, 40), "postgres": (8, 30)}

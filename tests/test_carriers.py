@@ -19,9 +19,9 @@ from orderkit.adapters.carriers import (
     example_rate_table,
 )
 from orderkit.clock import FixedClock, SequentialIds
+from orderkit.domain.shipping import Parcel, ShipmentLabel, TrackingStatus
 from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
 from orderkit.ports import Carrier
-from orderkit.shipping import Parcel, ShipmentLabel, TrackingStatus
 from orderkit.testing import CarrierContract
 from orderkit.testing.carriers import DESTINATION, ORIGIN, Route
 from test_docs import DOCS, parse_markdown, run_python_blocks

@@ -14,10 +14,10 @@ import pytest
 from channel_servers import SmtpSink, WebhookReceiver, running_smtp
 from orderkit.adapters.notify import FileChannel, MemoryChannel, SmtpChannel
 from orderkit.adapters.notify.webhook import WebhookChannel, WebhookEndpoint
+from orderkit.notify.webhooks import generate_secret, verify
 from orderkit.ports import Channel
 from orderkit.testing import ChannelContract
 from orderkit.testing.channels import Received, received_from_email, received_from_message
-from orderkit.webhooks import generate_secret, verify
 
 
 class TestMemoryChannel(ChannelContract):

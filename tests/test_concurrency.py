@@ -45,14 +45,14 @@ from _concurrency_workers import (
     run_same_request,
 )
 from orderkit import FixedClock, Order, OrderQuery, OrderService, OutOfStock, StockMovement
-from orderkit.events import (
+from orderkit.domain.events import (
     OrderPlaced,
     StatusChanged,
     StockCommitted,
     StockReleased,
     StockReserved,
 )
-from orderkit.inventory import aggregate
+from orderkit.domain.inventory import aggregate
 
 
 @pytest.fixture

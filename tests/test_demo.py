@@ -12,7 +12,7 @@ import pytest
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.cli import main
 from orderkit.demo import run_demo
-from orderkit.lifecycle import default_order_machine
+from orderkit.domain.lifecycle import default_order_machine
 from orderkit.service import OrderService
 
 

@@ -15,17 +15,17 @@ from hypothesis import strategies as st
 from _outbox_support import START, EmailNotifier, RecordingChannel, draft
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock, SequentialIds
-from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
+from orderkit.domain.events import NotificationFailed, NotificationSent, RecordedEvent
+from orderkit.domain.order import Order
 from orderkit.errors import (
     DeliveryFailed,
     OutboxStateError,
     TransientStorageError,
     ValidationError,
 )
-from orderkit.events import NotificationFailed, NotificationSent, RecordedEvent
-from orderkit.notification import Message
-from orderkit.order import Order
-from orderkit.outbox import OutboxEntry, OutboxStatus
+from orderkit.notify.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxEntry, OutboxStatus
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry
 from strategies import retry_policies

@@ -286,7 +286,7 @@ def test_readme_has_the_two_marked_commands() -> None:
 
 
 def test_the_status_machine_drawn_in_architecture_md_is_the_default_machine() -> None:
-    from orderkit.lifecycle import default_order_machine
+    from orderkit.domain.lifecycle import default_order_machine
 
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     diagrams = [

@@ -2,7 +2,7 @@
 
 Quantity, price and address edits, approval and rejection are in the storage contract
 (``orderkit.testing``) and run on every adapter; these tests cover the rest of
-:func:`orderkit.edits.apply_edit` through the service, on the in-memory adapter.
+:func:`orderkit.domain.edits.apply_edit` through the service, on the in-memory adapter.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from orderkit import (
     RemoveLine,
     ValidationError,
 )
-from orderkit.events import EditApplied, FieldChange, StockMovement
+from orderkit.domain.events import EditApplied, FieldChange
+from orderkit.domain.inventory import StockMovement
 
 HOME = Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN")
 

@@ -12,8 +12,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderkit.events import StockMovement
-from orderkit.inventory import StockLevel, aggregate, integrity_problems
+from orderkit.domain.inventory import StockLevel, StockMovement, aggregate, integrity_problems
 from strategies import stock_movements
 
 

@@ -18,7 +18,7 @@ from orderkit import (
     OrderDraft,
     OrderService,
 )
-from orderkit.lifecycle import default_order_machine
+from orderkit.domain.lifecycle import default_order_machine
 
 
 def usd(amount: str) -> Money:

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orderkit.domain.money import DEFAULT_ROUNDING, Money, minor_units
 from orderkit.errors import CurrencyMismatch, UnknownCurrency, ValidationError
-from orderkit.money import DEFAULT_ROUNDING, Money, minor_units
 from strategies import allocation_weights, currencies, money
 
 

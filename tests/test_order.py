@@ -23,7 +23,7 @@ from orderkit import (
     OrderDraft,
     ValidationError,
 )
-from orderkit.order import validate_draft
+from orderkit.domain.order import validate_draft
 
 HOME = Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN")
 

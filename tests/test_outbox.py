@@ -15,6 +15,15 @@ from _outbox_support import START, EmailNotifier, draft
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.clock import FixedClock, SequentialIds
+from orderkit.domain.events import (
+    NotificationQueued,
+    PaymentReminderDue,
+    ReceiptClicked,
+    ReceiptOpened,
+    notification_stream,
+)
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order
 from orderkit.errors import (
     NotFound,
     OutboxEntryNotFound,
@@ -22,16 +31,7 @@ from orderkit.errors import (
     Overpayment,
     ValidationError,
 )
-from orderkit.events import (
-    NotificationQueued,
-    PaymentReminderDue,
-    ReceiptClicked,
-    ReceiptOpened,
-    notification_stream,
-)
-from orderkit.money import Money
-from orderkit.order import Order
-from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.ports import Storage
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry

@@ -16,9 +16,9 @@ from typing import Any
 
 from _concurrency_workers import ProcessGroup, StorageSpec, spawn_context
 from _outbox_workers import drain, flaky
-from orderkit.dispatch import DispatchReport
-from orderkit.events import NotificationSent
-from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.domain.events import NotificationSent
+from orderkit.notify.dispatch import DispatchReport
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
 
 PROCESSES = 4
 ENTRIES = 200

@@ -10,7 +10,7 @@ import pytest
 
 from orderkit.adapters.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from orderkit.adapters.sqlite import SQLiteStorage
-from orderkit.outbox import OutboxQuery
+from orderkit.notify.outbox import OutboxQuery
 from orderkit.testing.outbox import sample_entry
 
 VERSION_1_DATA = "INSERT INTO orderkit_sequences (name, value) VALUES ('order-number:SO:2026', 41)"

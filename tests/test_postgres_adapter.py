@@ -27,6 +27,9 @@ from psycopg.conninfo import make_conninfo
 
 from orderkit.adapters._sql import SqlUnitOfWork
 from orderkit.adapters.postgres import MIGRATIONS, PostgresDialect, PostgresStorage, _redact
+from orderkit.domain.events import NewEvent, StockReceived
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, Customer, LineDraft, OrderDraft
 from orderkit.errors import (
     ConcurrencyConflict,
     OrderkitError,
@@ -36,9 +39,6 @@ from orderkit.errors import (
     TransientStorageError,
     ValidationError,
 )
-from orderkit.events import NewEvent, StockReceived
-from orderkit.money import Money
-from orderkit.order import Address, Customer, LineDraft, OrderDraft
 from orderkit.ports import IdempotencyRecord
 from orderkit.service import OrderService
 

@@ -9,16 +9,16 @@ import attrs
 import pytest
 from hypothesis import given
 
-from orderkit.errors import ValidationError
-from orderkit.money import Money
-from orderkit.order import Order, Shipment
-from orderkit.receipt import (
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order, Shipment
+from orderkit.domain.receipt import (
     Merchant,
     PaymentState,
     PersonalizationItem,
     Receipt,
     ReceiptKind,
 )
+from orderkit.errors import ValidationError
 from orderkit.serialization import dumps, get_converter, loads
 from receipt_fixtures import MERCHANT, T0, place, receipt, service
 from strategies import discounted_orders, receipts

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from orderkit.order import Address
-from orderkit.receipt import PersonalizationBlock, PersonalizationItem
-from orderkit.render import SHIPPED_LOCALES, ReceiptRenderer
+from orderkit.domain.order import Address
+from orderkit.domain.receipt import PersonalizationBlock, PersonalizationItem
+from orderkit.notify.render import SHIPPED_LOCALES, ReceiptRenderer
 from receipt_fixtures import place, receipt, service
 
 CHROMIUM = Path("/usr/bin/chromium")

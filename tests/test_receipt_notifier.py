@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -10,22 +11,22 @@ import attrs
 import pytest
 
 from orderkit import OrderService
-from orderkit.errors import ValidationError
-from orderkit.events import (
+from orderkit.domain.events import (
     NewEvent,
     PaymentReminderDue,
     RecordedEvent,
     ReturnApproved,
     ShipmentException,
 )
-from orderkit.money import Money
-from orderkit.order import Order
-from orderkit.outbox import OutboxDraft, OutboxEntry, OutboxStatus
-from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
-from orderkit.receipt_notifier import EVENT_KINDS, ReceiptNotifier
-from orderkit.render import ReceiptRenderer
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order
+from orderkit.domain.receipt import PersonalizationBlock, Receipt, ReceiptKind
+from orderkit.domain.shipping import TrackingEvent, TrackingStatus
+from orderkit.errors import ValidationError
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxStatus
+from orderkit.notify.receipt_notifier import EVENT_KINDS, ReceiptNotifier
+from orderkit.notify.render import ReceiptRenderer
 from orderkit.serialization import get_converter
-from orderkit.shipping import TrackingEvent, TrackingStatus
 from receipt_fixtures import MERCHANT, T0, place, service
 
 
@@ -36,7 +37,7 @@ def exception(text: str) -> ShipmentException:
 
 
 class Coupons:
-    def blocks_for(self, order: Order, kind: str) -> Sequence[PersonalizationBlock]:
+    def blocks_for(self, receipt: Receipt, kind: str) -> Sequence[PersonalizationBlock]:
         if kind != ReceiptKind.DELIVERED:
             return ()
         return (PersonalizationBlock(title="Thank you", coupon_code="COMEBACK"),)
@@ -126,9 +127,7 @@ def test_shipping_queues_the_shipped_receipt(renderer: ReceiptRenderer) -> None:
     assert [ReceiptKind.SHIPPED] == kinds(drafts)
 
 
-def test_delivery_queues_the_delivered_receipt_with_the_providers_blocks(
-    renderer: ReceiptRenderer,
-) -> None:
+def delivered_draft(renderer: ReceiptRenderer, **options: Any) -> OutboxDraft:
     svc = service()
     order = place(svc)
     svc.pay(order.id, order.total, reference="p-1", actor="psp")
@@ -136,9 +135,55 @@ def test_delivery_queues_the_delivered_receipt_with_the_providers_blocks(
     before = len(svc.history(order.id))
     delivered = svc.deliver(order.id)
     events = last_command(svc, delivered, before)
-    (draft,) = notifier(renderer, personalization=Coupons()).notifications(delivered, events)
-    snapshot = get_converter().structure(dict(draft.payload), Receipt)
-    assert (ReceiptKind.DELIVERED, "COMEBACK") == (draft.kind, snapshot.blocks[0].coupon_code)
+    (draft,) = notifier(renderer, **options).notifications(delivered, events)
+    return draft
+
+
+def test_the_delivered_receipt_is_sent_with_the_providers_blocks(
+    renderer: ReceiptRenderer,
+) -> None:
+    draft = delivered_draft(renderer, personalization=Coupons())
+
+    message = notifier(renderer, personalization=Coupons()).render(entry(draft))
+
+    assert ReceiptKind.DELIVERED == draft.kind
+    assert "COMEBACK" in message.text
+
+
+def test_the_provider_is_asked_when_the_receipt_is_sent_not_when_it_is_queued(
+    renderer: ReceiptRenderer,
+) -> None:
+    draft = delivered_draft(renderer, personalization=Coupons())
+
+    assert () == get_converter().structure(dict(draft.payload), Receipt).blocks
+
+
+class Broken:
+    def blocks_for(self, receipt: Receipt, kind: str) -> Sequence[PersonalizationBlock]:
+        raise ConnectionError("recommendations are down")
+
+
+def test_a_failing_provider_sends_the_receipt_without_blocks_and_logs_why(
+    renderer: ReceiptRenderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    draft = delivered_draft(renderer)
+
+    with caplog.at_level(logging.WARNING, logger="orderkit.notify.receipt_notifier"):
+        message = notifier(renderer, personalization=Broken()).render(entry(draft))
+
+    assert "COMEBACK" not in message.text
+    assert message.subject == notifier(renderer).render(entry(draft)).subject
+    (record,) = caplog.records
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], ConnectionError)
+
+
+def test_placing_an_order_never_waits_for_the_provider(renderer: ReceiptRenderer) -> None:
+    svc = service(notifier=notifier(renderer, personalization=Broken()))
+
+    order = place(svc)
+
+    assert "pending_payment" == svc.get(order.id).status
 
 
 def test_cancelling_queues_the_closed_receipt(renderer: ReceiptRenderer) -> None:
@@ -330,7 +375,7 @@ def test_a_host_maps_its_own_events_to_receipt_kinds(renderer: ReceiptRenderer) 
 
 
 def test_every_event_the_notifier_listens_for_is_a_registered_event_type() -> None:
-    from orderkit.events import EVENT_TYPES
-    from orderkit.receipt_notifier import EVENT_KINDS
+    from orderkit.domain.events import EVENT_TYPES
+    from orderkit.notify.receipt_notifier import EVENT_KINDS
 
     assert [] == sorted(set(EVENT_KINDS) - set(EVENT_TYPES))

@@ -15,17 +15,17 @@ from babel.messages.pofile import read_po
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orderkit.domain.order import Address
+from orderkit.domain.receipt import Receipt, ReceiptKind
 from orderkit.errors import InvalidTrackingLink, TemplateMissing, UnsafeSubject, ValidationError
-from orderkit.order import Address
-from orderkit.receipt import Receipt, ReceiptKind
-from orderkit.render import (
+from orderkit.notify.engagement import TrackingLinks, verify_click
+from orderkit.notify.render import (
     LOCALE_DIR,
     SHIPPED_LOCALES,
     ReceiptRenderer,
     load_translations,
     negotiate_locale,
 )
-from orderkit.tracking import TrackingLinks, verify_click
 from receipt_fixtures import place, receipt, service
 from strategies import receipts
 

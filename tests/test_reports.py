@@ -10,10 +10,10 @@ import pytest
 from _outbox_support import START, EmailNotifier, RecordingChannel, draft
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock, SequentialIds
-from orderkit.dispatch import Dispatcher, JsonRenderer, RetryPolicy
 from orderkit.errors import ValidationError
-from orderkit.outbox import OutboxQuery
-from orderkit.reports import ReceiptReport, ReceiptStats, receipt_report
+from orderkit.notify.dispatch import Dispatcher, JsonRenderer, RetryPolicy
+from orderkit.notify.outbox import OutboxQuery
+from orderkit.notify.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.service import OrderService
 
 

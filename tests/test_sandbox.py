@@ -9,6 +9,7 @@ from typing import Any
 import jinja2
 import pytest
 
+from orderkit.domain.receipt import Receipt
 from orderkit.errors import (
     RenderError,
     RenderLimitExceeded,
@@ -16,8 +17,7 @@ from orderkit.errors import (
     TemplateSyntaxInvalid,
     UnsafeSubject,
 )
-from orderkit.receipt import Receipt
-from orderkit.render import ReceiptRenderer
+from orderkit.notify.render import ReceiptRenderer
 from receipt_fixtures import place, receipt, service
 
 PAYLOADS = [

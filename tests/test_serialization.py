@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderkit import ChangePrice, Money, Order, ValidationError
-from orderkit.events import EVENT_TYPES, RecordedEvent, TagAdded
-from orderkit.order import (
+from orderkit.domain.events import EVENT_TYPES, RecordedEvent, TagAdded
+from orderkit.domain.order import (
     Address,
     Adjustment,
     Customer,

@@ -16,17 +16,17 @@ from orderkit.adapters.carriers import SimulatedCarrier
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteStorage
 from orderkit.clock import FixedClock
+from orderkit.domain.events import ShipmentDelivered
+from orderkit.domain.lifecycle import default_order_machine
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, Order
+from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.domain.status import StatusMachine, Transition
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
-from orderkit.events import ShipmentDelivered
-from orderkit.lifecycle import default_order_machine
-from orderkit.money import Money
-from orderkit.order import Address, Order
-from orderkit.outbox import OutboxQuery
+from orderkit.notify.outbox import OutboxQuery
 from orderkit.ports import Storage
 from orderkit.serialization import order_to_json
 from orderkit.service import OrderService
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
-from orderkit.status import StatusMachine, Transition
 
 
 class BookCarrier:

@@ -13,13 +13,13 @@ from attrs.exceptions import FrozenInstanceError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orderkit.domain.status import Guard, StatusMachine, Transition
 from orderkit.errors import (
     GuardRefused,
     InvalidTransition,
     MachineDefinitionError,
     ValidationError,
 )
-from orderkit.status import Guard, StatusMachine, Transition
 
 
 @attrs.frozen

@@ -14,10 +14,10 @@ from hypothesis import given
 
 from orderkit.adapters.carriers import RateTable, TableRateCarrier, example_rate_table
 from orderkit.clock import FixedClock, SequentialIds
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address
+from orderkit.domain.shipping import Parcel, TrackingStatus
 from orderkit.errors import CarrierConfigError, CarrierError, CurrencyMismatch
-from orderkit.money import Money
-from orderkit.order import Address
-from orderkit.shipping import Parcel, TrackingStatus
 from strategies import money, parcels
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

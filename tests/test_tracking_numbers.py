@@ -17,8 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderkit.errors import InvalidTrackingNumber, ValidationError
-from orderkit.tracking_numbers import (
+from orderkit.domain.tracking_numbers import (
     identify_carriers,
     mod10_31_check_digit,
     s10_check_digit,
@@ -26,6 +25,7 @@ from orderkit.tracking_numbers import (
     ups_check_digit,
     validate_tracking_number,
 )
+from orderkit.errors import InvalidTrackingNumber, ValidationError
 from strategies import (
     s10_numbers,
     spec_s10_check,

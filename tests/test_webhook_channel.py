@@ -16,8 +16,8 @@ from channel_servers import WebhookReceiver, free_port
 from orderkit.adapters.notify.webhook import WebhookChannel, WebhookEndpoint
 from orderkit.clock import FixedClock
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
+from orderkit.notify.webhooks import generate_secret, verify
 from orderkit.testing.channels import sample_message
-from orderkit.webhooks import generate_secret, verify
 
 SECRET = generate_secret()
 NEW_SECRET = generate_secret()

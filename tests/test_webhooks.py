@@ -1,4 +1,4 @@
-"""Standard Webhooks signing and verification (orderkit.webhooks): known answers, interop
+"""Standard Webhooks signing and verification (orderkit.notify.webhooks): known answers, interop
 with the reference Python package in both directions, rotation, freshness, and a property
 that any changed byte fails."""
 
@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderkit.errors import ValidationError, WebhookVerificationError
-from orderkit.webhooks import generate_secret, secret_key, sign, signature_headers, verify
+from orderkit.notify.webhooks import generate_secret, secret_key, sign, signature_headers, verify
 from strategies import flipped_text, webhook_deliveries
 
 # The published test vector of the Standard Webhooks reference libraries
@@ -274,7 +274,7 @@ def run_without_httpx(code: str) -> subprocess.CompletedProcess[str]:
 
 def test_receivers_verify_and_the_stdlib_channels_import_without_httpx() -> None:
     result = run_without_httpx(
-        "import orderkit.webhooks, orderkit.adapters.notify, orderkit.testing.channels\n"
+        "import orderkit.notify.webhooks, orderkit.adapters.notify, orderkit.testing.channels\n"
         "assert 'httpx' not in sys.modules\n"
     )
     assert (0, "") == (result.returncode, result.stderr)

@@ -8,15 +8,10 @@ validated order-status machine, and ports for the storage the host plugs in.
 Money('59.97', 'USD')
 """
 
-from orderkit.address import (
-    ADDRESS_REVIEW_TAG,
-    AddressPolicy,
-    AddressProblem,
-    AddressReport,
-    AddressValidator,
-    Suspicion,
-)
-from orderkit.aftersales import (
+from orderkit.adapters.address import AddressPolicy, AddressValidator
+from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
+from orderkit.domain.address import ADDRESS_REVIEW_TAG, AddressProblem, AddressReport, Suspicion
+from orderkit.domain.aftersales import (
     Disposition,
     RefundLine,
     Return,
@@ -24,13 +19,49 @@ from orderkit.aftersales import (
     ReturnLine,
     ReturnPolicy,
     ReturnStatus,
-    refund_lines,
     return_machine,
-    unit_shares,
 )
-from orderkit.clock import FixedClock, SequentialIds, SystemClock, UlidGenerator
-from orderkit.dispatch import Dispatcher, DispatchReport, JsonRenderer, Renderer, RetryPolicy
-from orderkit.edits import EditPolicy
+from orderkit.domain.edits import EditPolicy
+from orderkit.domain.events import RecordedEvent
+from orderkit.domain.inventory import ReservationPolicy, StockLevel, StockMovement
+from orderkit.domain.lifecycle import OrderEvent, OrderStatus, default_order_machine
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
+    AddLine,
+    Address,
+    Adjustment,
+    AdjustmentKind,
+    ChangeAddress,
+    ChangePrice,
+    ChangeQuantity,
+    Customer,
+    EditRequest,
+    LineDraft,
+    LineItem,
+    Order,
+    OrderDraft,
+    OrderTotals,
+    Payment,
+    Refund,
+    RemoveLine,
+    SalesChannel,
+    Shipment,
+    ShipmentLine,
+)
+from orderkit.domain.receipt import (
+    Merchant,
+    PaymentState,
+    PersonalizationBlock,
+    PersonalizationItem,
+    Receipt,
+    ReceiptDiscount,
+    ReceiptKind,
+    ReceiptLine,
+    ReceiptShipment,
+)
+from orderkit.domain.returns import refund_lines, unit_shares
+from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.domain.status import StatusMachine, Transition
 from orderkit.errors import (
     AddressInvalid,
     AfterSalesError,
@@ -60,6 +91,7 @@ from orderkit.errors import (
     Overpayment,
     PaymentError,
     RefundExceedsPayment,
+    RefundNotRecorded,
     RenderError,
     RenderLimitExceeded,
     ReturnNotAllowed,
@@ -78,71 +110,33 @@ from orderkit.errors import (
     ValidationError,
     WebhookVerificationError,
 )
-from orderkit.events import RecordedEvent, StockMovement
-from orderkit.inventory import ReservationPolicy, StockLevel
-from orderkit.lifecycle import OrderEvent, OrderStatus, default_order_machine
-from orderkit.money import Money
-from orderkit.notification import Message
-from orderkit.order import (
-    AddLine,
-    Address,
-    Adjustment,
-    AdjustmentKind,
-    ChangeAddress,
-    ChangePrice,
-    ChangeQuantity,
-    Customer,
-    EditRequest,
-    LineDraft,
-    LineItem,
-    Order,
-    OrderDraft,
-    OrderTotals,
-    Payment,
-    Refund,
-    RemoveLine,
-    SalesChannel,
-    Shipment,
-    ShipmentLine,
+from orderkit.notify.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
+from orderkit.notify.engagement import TrackingLinks, verify_click
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
+from orderkit.notify.receipt_notifier import ReceiptNotifier
+from orderkit.notify.render import (
+    SHIPPED_LOCALES,
+    ReceiptRenderer,
+    RenderedReceipt,
+    negotiate_locale,
 )
-from orderkit.outbox import (
-    Notifier,
-    OutboxDraft,
-    OutboxEntry,
-    OutboxPage,
-    OutboxQuery,
-    OutboxStatus,
-)
+from orderkit.notify.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.ports import (
     AddressChecker,
     Carrier,
     Channel,
+    Notifier,
     OrderQuery,
     OutboxRepository,
     Page,
     PaymentsPort,
     PersonalizationProvider,
+    Renderer,
     Storage,
     UnitOfWork,
 )
-from orderkit.receipt import (
-    Merchant,
-    PaymentState,
-    PersonalizationBlock,
-    PersonalizationItem,
-    Receipt,
-    ReceiptDiscount,
-    ReceiptKind,
-    ReceiptLine,
-    ReceiptShipment,
-)
-from orderkit.receipt_notifier import ReceiptNotifier
-from orderkit.render import SHIPPED_LOCALES, ReceiptRenderer, RenderedReceipt, negotiate_locale
-from orderkit.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.service import OrderNumbering, OrderService
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
-from orderkit.status import StatusMachine, Transition
-from orderkit.tracking import TrackingLinks, verify_click
 
 __all__ = [
     "ADDRESS_REVIEW_TAG",
@@ -238,6 +232,7 @@ __all__ = [
     "Refund",
     "RefundExceedsPayment",
     "RefundLine",
+    "RefundNotRecorded",
     "RemoveLine",
     "RenderError",
     "RenderLimitExceeded",

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_demo(args.dir, sys.stdout)
     if args.command == "machine":
-        from orderkit.lifecycle import default_order_machine
+        from orderkit.domain.lifecycle import default_order_machine
 
         sys.stdout.write(default_order_machine().to_mermaid())
         return 0

@@ -28,7 +28,8 @@ do not know orderkit.
     ├── OutOfStock                            not enough available stock to reserve
     ├── PaymentError
     │   ├── Overpayment
-    │   └── RefundExceedsPayment
+    │   ├── RefundExceedsPayment
+    │   └── RefundNotRecorded                 the provider paid; recording it failed
     ├── EditError
     │   ├── EditNotAllowed
     │   └── SelfApproval
@@ -61,10 +62,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from orderkit.address import AddressProblem
+import attrs
 
 __all__ = [
     "AddressInvalid",
@@ -95,6 +94,7 @@ __all__ = [
     "Overpayment",
     "PaymentError",
     "RefundExceedsPayment",
+    "RefundNotRecorded",
     "RenderError",
     "RenderLimitExceeded",
     "ReturnNotAllowed",
@@ -113,6 +113,15 @@ __all__ = [
     "ValidationError",
     "WebhookVerificationError",
 ]
+
+
+@attrs.frozen
+class AddressProblem:
+    """Why an address cannot be used; ``field`` is the address attribute (``postal_code``, …)."""
+
+    field: str
+    code: str
+    message: str
 
 
 class OrderkitError(Exception):
@@ -316,6 +325,27 @@ class Overpayment(PaymentError):
 
 class RefundExceedsPayment(PaymentError):
     code = "refund_exceeds_payment"
+
+
+class RefundNotRecorded(PaymentError):
+    """The payment provider paid a refund, but recording it failed (the cause is chained).
+
+    The money has gone out. Call the command again with the same ``idempotency_key``: the
+    provider, honouring the key, pays nothing more and returns the same reference, and the
+    refund is recorded. ``reference`` and ``idempotency_key`` are kept for reconciliation.
+    """
+
+    code = "refund_not_recorded"
+
+    def __init__(self, order_id: str, reference: str, idempotency_key: str) -> None:
+        super().__init__(
+            f"order {order_id}: the provider paid refund {reference!r} (key "
+            f"{idempotency_key!r}) but it was not recorded; call again with the same "
+            "idempotency_key to record it"
+        )
+        self.order_id = order_id
+        self.reference = reference
+        self.idempotency_key = idempotency_key
 
 
 class EditError(OrderkitError):

@@ -19,15 +19,15 @@ from typing import Protocol
 
 import attrs
 
-from orderkit.address import AddressReport
-from orderkit.events import NewEvent, RecordedEvent, StockMovement
-from orderkit.inventory import StockLevel
-from orderkit.money import Money
-from orderkit.notification import Message
-from orderkit.order import Address, Order
-from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery
-from orderkit.receipt import PersonalizationBlock
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
+from orderkit.domain.address import AddressReport
+from orderkit.domain.events import NewEvent, RecordedEvent
+from orderkit.domain.inventory import StockLevel, StockMovement
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, Order
+from orderkit.domain.receipt import PersonalizationBlock, Receipt
+from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxPage, OutboxQuery
 
 __all__ = [
     "AddressChecker",
@@ -38,12 +38,14 @@ __all__ = [
     "IdGenerator",
     "IdempotencyRecord",
     "IdempotencyStore",
+    "Notifier",
     "OrderQuery",
     "OrderRepository",
     "OutboxRepository",
     "Page",
     "PaymentsPort",
     "PersonalizationProvider",
+    "Renderer",
     "Sequences",
     "StockRepository",
     "Storage",
@@ -171,7 +173,7 @@ class StockRepository(Protocol):
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
         """Reserve every item for the order, all or nothing; return the levels after.
 
-        ``items`` are aggregated and sorted (:func:`orderkit.inventory.aggregate`); the
+        ``items`` are aggregated and sorted (:func:`orderkit.domain.inventory.aggregate`); the
         adapter takes its locks in that order.
 
         Raises:
@@ -455,7 +457,7 @@ class Carrier(Protocol):
 class AddressChecker(Protocol):
     """Decides whether an address can be shipped to and whether it deserves a look.
 
-    :class:`orderkit.address.AddressValidator` is the shipped one; a host may plug in an
+    :class:`orderkit.adapters.address.AddressValidator` is the shipped one; a host may plug in an
     address verification service instead.
     """
 
@@ -489,14 +491,38 @@ class PaymentsPort(Protocol):
 class PersonalizationProvider(Protocol):
     """The host's personal touch on receipts: recommended products, a coupon, a thank-you."""
 
-    def blocks_for(self, order: Order, kind: str) -> Sequence[PersonalizationBlock]:
-        """The blocks to show on a receipt of ``kind`` (a :class:`ReceiptKind`) for ``order``.
+    def blocks_for(self, receipt: Receipt, kind: str) -> Sequence[PersonalizationBlock]:
+        """The blocks to show on ``receipt``, a receipt of ``kind`` (a :class:`ReceiptKind`).
 
-        Called while the notification is queued, inside the command's unit of work: keep it
-        fast and free of I/O that can fail, and return plain data. Return nothing to show
-        nothing.
+        Called when the receipt is rendered for sending (by the dispatcher, with no
+        transaction open), so it may call a recommendation service. Return plain data;
+        return nothing to show nothing.
 
         Raises:
-            Nothing on purpose: an exception here fails the command that queued the receipt.
+            Anything: the receipt is sent without blocks and the failure is logged (logger
+            ``orderkit.notify.receipt_notifier``); no order or message waits for it.
+        """
+        ...
+
+
+class Notifier(Protocol):
+    def notifications(self, order: Order, events: Sequence[NewEvent]) -> list[OutboxDraft]:
+        """The notifications a command's events call for, given the order after it.
+
+        Pure: no I/O. Called inside the command's unit of work; what it returns is queued
+        in the same transaction.
+        """
+        ...
+
+
+class Renderer(Protocol):
+    def render(self, entry: OutboxEntry) -> Message:
+        """The message for one outbox entry, in the entry's locale.
+
+        The dispatcher sets the message's ``message_id`` and ``dedup_key`` from the entry.
+
+        Raises:
+            Exception: anything; the dispatcher records the error and makes the entry
+                ``dead`` (a message that cannot be rendered now will not render later).
         """
         ...

@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.strategies import configure_tagged_union
 
+from orderkit.domain.events import EVENT_TYPES, RecordedEvent
+from orderkit.domain.money import Money
+from orderkit.domain.order import EditOp, Order
 from orderkit.errors import ValidationError
-from orderkit.events import EVENT_TYPES, RecordedEvent
-from orderkit.money import Money
-from orderkit.order import EditOp, Order
 
 __all__ = [
     "dumps",

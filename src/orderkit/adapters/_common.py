@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from orderkit.clock import require_utc
+from orderkit.domain.checks import is_whole, require_whole
+from orderkit.domain.inventory import StockMovement
 from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
-from orderkit.events import StockMovement
-from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.ports import OrderQuery
 from orderkit.serialization import dumps
 
@@ -16,7 +17,7 @@ MAX_PAGE = 1000
 
 
 def check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int):
+    if not is_whole(limit):
         raise ValidationError("limit", "must be a whole number")
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}")
@@ -124,9 +125,7 @@ def encode_cursor(created_at: datetime, order_id: str) -> str:
 
 def check_movements(items: Sequence[StockMovement]) -> None:
     for i, item in enumerate(items):
-        qty = item.quantity
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-            raise ValidationError(f"items[{i}].quantity", "must be a whole number of at least 1")
+        require_whole(f"items[{i}].quantity", item.quantity)
 
 
 def over_release(order_id: str, item: StockMovement, held: int, verb: str) -> ValidationError:

@@ -27,6 +27,9 @@ from orderkit.adapters._common import (
     encode_cursor,
     over_release,
 )
+from orderkit.domain.events import NewEvent, RecordedEvent
+from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
+from orderkit.domain.order import Order
 from orderkit.errors import (
     ConcurrencyConflict,
     OutboxEntryNotFound,
@@ -34,10 +37,7 @@ from orderkit.errors import (
     OutOfStock,
     StorageError,
 )
-from orderkit.events import NewEvent, RecordedEvent, StockMovement
-from orderkit.inventory import StockLevel, aggregate
-from orderkit.order import Order
-from orderkit.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
 from orderkit.ports import IdempotencyRecord, OrderQuery, Page
 from orderkit.serialization import loads
 

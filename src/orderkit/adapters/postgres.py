@@ -44,6 +44,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
     ) from exc
 
 from orderkit.adapters._sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.domain.checks import require_whole
 from orderkit.errors import (
     ConcurrencyConflict,
     OrderkitError,
@@ -290,10 +291,8 @@ class PostgresStorage:
             )
         if schema.startswith("pg_"):
             raise ValidationError("schema", "names starting with 'pg_' belong to PostgreSQL")
-        if pool_size is not None and (
-            isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1
-        ):
-            raise ValidationError("pool_size", "must be None or a whole number of at least 1")
+        if pool_size is not None:
+            require_whole("pool_size", pool_size)
         try:
             self._safe_dsn = _redact(dsn)
         except psycopg.Error as exc:

@@ -34,11 +34,11 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address
+from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingStatus
 from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
-from orderkit.money import Money
-from orderkit.order import Address
 from orderkit.ports import Carrier
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingStatus
 
 __all__ = ["DESTINATION", "ORIGIN", "CarrierContract", "Route"]
 

@@ -11,7 +11,7 @@ provide two fixtures:
 
 Two class attributes describe the channel: ``recipient`` (a valid recipient in the channel's
 terms: an email address, an endpoint name, a phone number) and ``carries`` (which parts of a
-:class:`~orderkit.notification.Message` reach the far side: an email carries the subject,
+:class:`~orderkit.notify.message.Message` reach the far side: an email carries the subject,
 text and HTML, a webhook the kind and data). The suite compares exactly those parts, so a
 channel cannot pass by delivering nothing, and is not failed for leaving out what it never
 promised to send.
@@ -36,7 +36,7 @@ import attrs
 import pytest
 
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 from orderkit.ports import Channel
 
 __all__ = [

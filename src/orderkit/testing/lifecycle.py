@@ -35,23 +35,14 @@ from hypothesis.stateful import (
 )
 
 from orderkit.clock import FixedClock, SequentialIds
-from orderkit.errors import (
-    EditNotAllowed,
-    InvalidStockAdjustment,
-    InvalidTransition,
-    OutOfStock,
-    Overpayment,
-    RefundExceedsPayment,
-    ValidationError,
-)
-from orderkit.events import (
+from orderkit.domain.events import (
     OrderShipped,
     PaymentCaptured,
     RefundIssued,
     StatusChanged,
 )
-from orderkit.money import Money
-from orderkit.order import (
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
     Address,
     Adjustment,
     AdjustmentKind,
@@ -60,6 +51,15 @@ from orderkit.order import (
     LineDraft,
     Order,
     OrderDraft,
+)
+from orderkit.errors import (
+    EditNotAllowed,
+    InvalidStockAdjustment,
+    InvalidTransition,
+    OutOfStock,
+    Overpayment,
+    RefundExceedsPayment,
+    ValidationError,
 )
 from orderkit.ports import Storage
 from orderkit.service import OrderService

@@ -21,7 +21,7 @@ from orderkit.errors import (
     OutboxStateError,
     ValidationError,
 )
-from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.ports import Storage, UnitOfWork
 
 __all__ = ["OutboxContract", "sample_entry"]

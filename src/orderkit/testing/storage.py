@@ -27,26 +27,10 @@ from typing import Any
 import attrs
 import pytest
 
-from orderkit.address import Suspicion
-from orderkit.aftersales import RefundLine, Return, ReturnLine
 from orderkit.clock import FixedClock, SequentialIds
-from orderkit.errors import (
-    ConcurrencyConflict,
-    EditNotAllowed,
-    EditNotFound,
-    GuardRefused,
-    IdempotencyConflict,
-    InvalidStockAdjustment,
-    InvalidTransition,
-    OrderNotFound,
-    OutOfStock,
-    Overpayment,
-    RefundExceedsPayment,
-    SelfApproval,
-    StorageError,
-    ValidationError,
-)
-from orderkit.events import (
+from orderkit.domain.address import Suspicion
+from orderkit.domain.aftersales import RefundLine, Return, ReturnLine
+from orderkit.domain.events import (
     EVENT_TYPES,
     AddressFlagged,
     EditApplied,
@@ -80,7 +64,6 @@ from orderkit.events import (
     StatusChanged,
     StockAdjusted,
     StockCommitted,
-    StockMovement,
     StockReceived,
     StockReleased,
     StockReserved,
@@ -89,10 +72,10 @@ from orderkit.events import (
     TagRemoved,
     TrackingUpdated,
 )
-from orderkit.inventory import ReservationPolicy, StockLevel
-from orderkit.lifecycle import default_order_machine
-from orderkit.money import Money
-from orderkit.order import (
+from orderkit.domain.inventory import ReservationPolicy, StockLevel, StockMovement
+from orderkit.domain.lifecycle import default_order_machine
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
     AddLine,
     Address,
     Adjustment,
@@ -114,11 +97,27 @@ from orderkit.order import (
     Shipment,
     ShipmentLine,
 )
-from orderkit.outbox import OutboxEntry, OutboxQuery
+from orderkit.domain.shipping import TrackingEvent
+from orderkit.domain.status import StatusMachine, Transition
+from orderkit.errors import (
+    ConcurrencyConflict,
+    EditNotAllowed,
+    EditNotFound,
+    GuardRefused,
+    IdempotencyConflict,
+    InvalidStockAdjustment,
+    InvalidTransition,
+    OrderNotFound,
+    OutOfStock,
+    Overpayment,
+    RefundExceedsPayment,
+    SelfApproval,
+    StorageError,
+    ValidationError,
+)
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery
 from orderkit.ports import IdempotencyRecord, OrderQuery, Storage, UnitOfWork
 from orderkit.service import OrderService
-from orderkit.shipping import TrackingEvent
-from orderkit.status import StatusMachine, Transition
 from orderkit.testing.outbox import OutboxContract, sample_entry
 
 __all__ = [

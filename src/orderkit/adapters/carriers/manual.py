@@ -3,8 +3,8 @@
 There is nothing to book through this carrier, so :meth:`ManualCarrier.create_shipment`
 refuses with a :class:`~orderkit.errors.CarrierError` that points at
 :meth:`ManualCarrier.label`, which checks the carrier code and tracking number the merchant
-entered (format and check digit, see :mod:`orderkit.tracking_numbers`) and returns the
-:class:`~orderkit.shipping.ShipmentLabel` to ship the order with. The label's ``carrier`` is
+entered (format and check digit, see :mod:`orderkit.domain.tracking_numbers`) and returns the
+:class:`~orderkit.domain.shipping.ShipmentLabel` to ship the order with. The label's ``carrier`` is
 ``manual`` (this carrier's code, so the order finds this carrier again) and its ``service``
 is the courier the merchant used (``sf-express``, ``ups``, …).
 
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
-from orderkit.order import Address
-from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, check_parcels
-from orderkit.tracking_numbers import (
+from orderkit.domain.order import Address
+from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, check_parcels
+from orderkit.domain.tracking_numbers import (
     TRACKING_FORMATS,
     identify_carriers,
     validate_tracking_number,
 )
+from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
 
 __all__ = ["ManualCarrier"]
 

@@ -30,11 +30,9 @@ from decimal import Decimal
 
 import attrs
 
-from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
-from orderkit.money import Money
-from orderkit.order import Address
-from orderkit.ports import Clock
-from orderkit.shipping import (
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address
+from orderkit.domain.shipping import (
     Parcel,
     RateQuote,
     ShipmentLabel,
@@ -42,6 +40,8 @@ from orderkit.shipping import (
     TrackingStatus,
     check_parcels,
 )
+from orderkit.errors import CarrierError, InvalidTrackingNumber, ValidationError
+from orderkit.ports import Clock
 
 __all__ = ["SCENARIOS", "SimulatedCarrier"]
 

@@ -58,17 +58,9 @@ from typing import Any
 import attrs
 
 from orderkit.clock import UlidGenerator
-from orderkit.errors import (
-    CarrierConfigError,
-    CarrierError,
-    CurrencyMismatch,
-    InvalidTrackingNumber,
-    OrderkitError,
-)
-from orderkit.money import Money
-from orderkit.order import Address
-from orderkit.ports import Clock, IdGenerator
-from orderkit.shipping import (
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address
+from orderkit.domain.shipping import (
     Parcel,
     RateQuote,
     ShipmentLabel,
@@ -76,6 +68,14 @@ from orderkit.shipping import (
     TrackingStatus,
     check_parcels,
 )
+from orderkit.errors import (
+    CarrierConfigError,
+    CarrierError,
+    CurrencyMismatch,
+    InvalidTrackingNumber,
+    OrderkitError,
+)
+from orderkit.ports import Clock, IdGenerator
 
 __all__ = [
     "RateTable",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orderkit.errors import InvalidMessage
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 
 __all__ = ["check_message", "check_single_line"]
 

@@ -20,7 +20,7 @@ from orderkit.adapters.notify.checks import check_message
 from orderkit.adapters.notify.mime import build_email
 from orderkit.clock import SystemClock
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 from orderkit.ports import Clock
 
 __all__ = ["FileChannel", "file_stem"]

@@ -6,7 +6,7 @@ import threading
 
 from orderkit.adapters.notify.checks import check_message
 from orderkit.errors import DeliveryFailed, ValidationError
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 
 __all__ = ["MemoryChannel"]
 

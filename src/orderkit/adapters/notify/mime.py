@@ -1,4 +1,4 @@
-"""Turning a :class:`~orderkit.notification.Message` into an RFC 5322 email, once.
+"""Turning a :class:`~orderkit.notify.message.Message` into an RFC 5322 email, once.
 
 :class:`~orderkit.adapters.notify.smtp.SmtpChannel` sends what :func:`build_email` returns and
 :class:`~orderkit.adapters.notify.files.FileChannel` writes it to ``.eml`` files, so what a
@@ -17,7 +17,7 @@ from email.message import EmailMessage
 
 from orderkit.adapters.notify.checks import check_message
 from orderkit.errors import InvalidMessage
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 
 __all__ = ["DEDUP_HEADER", "KIND_HEADER", "build_email", "message_id_for", "parse_address"]
 

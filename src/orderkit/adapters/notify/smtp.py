@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from orderkit.adapters.notify.mime import build_email, parse_address
 from orderkit.clock import SystemClock
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
-from orderkit.notification import Message
+from orderkit.notify.message import Message
 from orderkit.ports import Clock
 
 __all__ = ["SmtpChannel"]

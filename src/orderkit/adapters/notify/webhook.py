@@ -2,8 +2,8 @@
 
 Each message is POSTed as JSON to the endpoint its ``recipient`` names, with the
 ``webhook-id`` (the dedup key, the same on every retry), ``webhook-timestamp`` and
-``webhook-signature`` headers from :mod:`orderkit.webhooks`; receivers verify with
-:func:`orderkit.webhooks.verify` or any Standard Webhooks library.
+``webhook-signature`` headers from :mod:`orderkit.notify.webhooks`; receivers verify with
+:func:`orderkit.notify.webhooks.verify` or any Standard Webhooks library.
 
 httpx is imported by this module alone: install it with ``pip install 'orderkit[webhooks]'``.
 """
@@ -30,9 +30,9 @@ import attrs
 from orderkit.adapters.notify.checks import check_message
 from orderkit.clock import SystemClock, require_utc
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
-from orderkit.notification import Message
+from orderkit.notify.message import Message
+from orderkit.notify.webhooks import MIN_SECRET_BYTES, secret_key, signature_headers
 from orderkit.ports import Clock
-from orderkit.webhooks import MIN_SECRET_BYTES, secret_key, signature_headers
 
 __all__ = ["WebhookChannel", "WebhookEndpoint", "webhook_body"]
 
@@ -85,7 +85,7 @@ class WebhookEndpoint:
                 raise ValidationError(
                     f"secrets[{i}]",
                     f"is shorter than {MIN_SECRET_BYTES} bytes; "
-                    "make one with orderkit.webhooks.generate_secret()",
+                    "make one with orderkit.notify.webhooks.generate_secret()",
                 )
 
     def __repr__(self) -> str:  # never print secrets into logs

@@ -1,13 +1,13 @@
 """After-sales commands of :class:`orderkit.OrderService`: returns, exchanges, refunds by line.
 
 Each command is one unit of work on the order: the return moves along
-:func:`orderkit.aftersales.return_machine`, every step is an event with actor and reason
+:func:`orderkit.domain.aftersales.return_machine`, every step is an event with actor and reason
 (``ReturnRequested``, ``ReturnApproved``, ``ReturnRejected``, ``ReturnReceived``,
 ``RefundIssued``, ``ReturnExchanged``), and stock and the order's status follow:
 
 - received units are restocked (on hand grows, a ``StockReceived`` event) or written off
   (a ``StockWrittenOff`` event; on hand does not grow);
-- a refund pays back the next unit shares of each line (:func:`orderkit.aftersales.
+- a refund pays back the next unit shares of each line (:func:`orderkit.domain.aftersales.
   refund_lines`), through the optional :class:`orderkit.ports.PaymentsPort` or with the
   host's own refund reference; refunding everything paid closes the order (``refund_full``),
   a partial refund keeps its status;
@@ -19,59 +19,65 @@ Each command is one unit of work on the order: the return moves along
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 import attrs
 
-from orderkit.aftersales import (
+from orderkit.domain.aftersales import (
     Disposition,
     Return,
     ReturnEvent,
     ReturnKind,
     ReturnLine,
-    ReturnPolicy,
-    ReturnStatus,
-    refund_lines,
 )
-from orderkit.errors import (
-    RefundExceedsPayment,
-    ReturnNotAllowed,
-    ReturnWindowClosed,
-    ValidationError,
-)
-from orderkit.events import (
+from orderkit.domain.checks import require_whole
+from orderkit.domain.events import (
     RefundIssued,
     ReturnApproved,
     ReturnExchanged,
     ReturnReceived,
     ReturnRejected,
     ReturnRequested,
-    StockMovement,
     StockReceived,
     StockWrittenOff,
     order_stream,
     stock_stream,
 )
-from orderkit.lifecycle import OrderEvent
-from orderkit.money import Money
-from orderkit.order import Order, Refund, ShipmentLine
-from orderkit.ports import IdGenerator, PaymentsPort
-from orderkit.service_shipping import shipment_label
-from orderkit.shipping import ShipmentLabel, TrackingStatus
-from orderkit.status import StatusMachine
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from orderkit.service import _Tx
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.lifecycle import OrderEvent
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order, Refund, ShipmentLine
+from orderkit.domain.returns import check_return_request, refund_lines
+from orderkit.domain.shipments import shipment_label
+from orderkit.domain.shipping import ShipmentLabel
+from orderkit.errors import (
+    ConcurrencyConflict,
+    OrderkitError,
+    RefundExceedsPayment,
+    RefundNotRecorded,
+    ValidationError,
+)
+from orderkit.service.runner import Transaction
+from orderkit.service.shipping import ShippingCommands
 
 __all__ = ["AfterSalesCommands"]
 
-T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
-_LOST = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
+
+@attrs.frozen
+class Payout:
+    """How a refund is paid: the reference to record; ``amount`` is what the payments port
+    paid (None when the host paid, or nothing was paid because the refund cannot be made)."""
+
+    reference: str | None
+    amount: Money | None
+    key: str
+
+
+T = TypeVar("T")
 
 
 def _return_lines(lines: Mapping[str, int] | Iterable[ReturnLine]) -> tuple[ReturnLine, ...]:
@@ -86,10 +92,7 @@ def _return_lines(lines: Mapping[str, int] | Iterable[ReturnLine]) -> tuple[Retu
         if not isinstance(ret_line, ReturnLine):
             raise ValidationError("lines", "give {line_id: quantity} or ReturnLine values")
         qty = ret_line.quantity
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-            raise ValidationError(
-                f"lines[{ret_line.line_id}]", f"must be a whole number of at least 1: {qty!r}"
-            )
+        require_whole(f"lines[{ret_line.line_id}]", qty)
         if ret_line.line_id in seen:
             raise ValidationError(f"lines[{ret_line.line_id}]", "named twice; give it once")
         seen.add(ret_line.line_id)
@@ -101,110 +104,9 @@ def _require_reason(reason: str) -> None:
         raise ValidationError("reason", "say why, e.g. reason='wrong size'")
 
 
-def _check_request(
-    order: Order, ret: Return, policy: ReturnPolicy, now: datetime, *, one_step: bool
-) -> None:
-    """Everything that makes a return impossible for this order, as typed errors."""
-    if ret.kind not in ReturnKind.ALL:
-        raise ValidationError("kind", f"{ret.kind!r} is not one of {', '.join(ReturnKind.ALL)}")
-    if ret.kind not in policy.kinds:
-        raise ReturnNotAllowed(f"this shop does not accept {ret.kind} returns")
-    if not order.is_paid_in_full:
-        raise ReturnNotAllowed(
-            f"order {order.number} is not paid in full ({order.amount_paid} of {order.total}); "
-            "refund what it holds (OrderService.refund) and cancel it instead"
-        )
-    lost = None
-    if ret.shipment_id is not None:
-        if ret.kind != ReturnKind.REFUND_ONLY:
-            raise ValidationError("shipment_id", "only a refund_only return names a lost parcel")
-        lost = order.shipment(ret.shipment_id)
-        if lost.tracking_status not in _LOST or lost.delivered_at is not None:
-            raise ReturnNotAllowed(
-                f"parcel {lost.tracking_number or lost.shipment_id} is "
-                f"{lost.tracking_status or 'not tracked'}, not lost; return the goods instead"
-            )
-    pending_refund = {
-        line.line_id: sum(
-            r.quantity(line.line_id)
-            for r in order.returns
-            if r.is_open and r.kind != ReturnKind.EXCHANGE and r.status != ReturnStatus.REFUNDED
-        )
-        for line in order.lines
-    }
-    for ret_line in ret.lines:
-        line_id = ret_line.line_id
-        line = order.line(line_id)
-        qty = ret_line.quantity
-        if ret.kind != ReturnKind.EXCHANGE:
-            left = line.quantity - order.units_refunded(line_id) - pending_refund[line_id]
-            if qty > left:
-                raise ReturnNotAllowed(
-                    f"line {line_id}: {qty} unit(s) asked, {left} left to refund"
-                )
-        if lost is not None:
-            claimed = sum(
-                r.quantity(line_id)
-                for r in order.returns
-                if r.is_open and r.shipment_id == lost.shipment_id
-            )
-            left = lost.quantity(line_id) - claimed
-            what = "in that parcel not yet claimed"
-        elif ret.kind == ReturnKind.REFUND_ONLY:
-            if not one_step:
-                # Units waiting for a decision could neither ship nor count as cancelled
-                # without the order's status contradicting its shipments: refund at once.
-                raise ReturnNotAllowed(
-                    "unshipped units are refunded in one step; call OrderService.refund_only"
-                )
-            left = order.quantity_unshipped(line_id)
-            what = "not shipped"
-        else:
-            left = order.quantity_delivered(line_id) - order.quantity_returned(line_id)
-            what = "delivered and not already returned"
-            delivered = [
-                s.delivered_at
-                for s in order.shipments
-                if s.return_id is None and s.delivered_at and s.quantity(line_id)
-            ]
-            if delivered and now > policy.closes_at(max(delivered)):
-                raise ReturnWindowClosed(line_id, max(delivered), policy.window_days)
-        if qty > left:
-            raise ReturnNotAllowed(f"line {line_id}: {qty} unit(s) asked, {left} {what}")
-
-
-class AfterSalesCommands:
-    """After-sales commands, mixed into :class:`orderkit.OrderService` (which supplies the
-    unit-of-work machinery declared below for the type checker)."""
-
-    if TYPE_CHECKING:
-        ids: IdGenerator
-        machine: StatusMachine[Order]
-        return_machine: StatusMachine[Return]
-        return_policy: ReturnPolicy
-        payments: PaymentsPort | None
-
-        def _fire(self, tx: _Tx, before: Order, proposed: Order, event: str) -> Order: ...
-        def _mutate(
-            self, order_id: str, actor: str, reason: str, change: Callable[[_Tx, Order], Order]
-        ) -> Order: ...
-        def _reserve(self, tx: _Tx, order: Order, items: Iterable[StockMovement]) -> None: ...
-        def _release(
-            self, tx: _Tx, order: Order, items: Iterable[StockMovement] | None = None
-        ) -> None: ...
-        def _claim(
-            self, tx: _Tx, key: str | None, command: str, request: Any, result_id: str
-        ) -> str | None: ...
-        def _add_shipment(
-            self,
-            tx: _Tx,
-            order: Order,
-            lines: Sequence[ShipmentLine],
-            label: ShipmentLabel,
-            *,
-            return_id: str | None,
-        ) -> Order: ...
-        def _deliver_if_all_arrived(self, tx: _Tx, order: Order) -> Order: ...
+class AfterSalesCommands(ShippingCommands):
+    """Returns, exchanges and refunds by line; an exchange's replacement ships the way
+    every parcel does."""
 
     # -- the return's own steps -------------------------------------------------------------
 
@@ -218,7 +120,7 @@ class AfterSalesCommands:
 
     def _request(
         self,
-        tx: _Tx,
+        tx: Transaction,
         order: Order,
         lines: Mapping[str, int] | Iterable[ReturnLine],
         kind: str,
@@ -237,7 +139,7 @@ class AfterSalesCommands:
             tx.reason,
             shipment_id=shipment_id,
         )
-        _check_request(order, ret, self.return_policy, tx.now, one_step=one_step)
+        check_return_request(order, ret, self.return_policy, tx.now, one_step=one_step)
         tx.record(order_stream(order.id), ReturnRequested(ret))
         return attrs.evolve(order, returns=(*order.returns, ret)), ret
 
@@ -283,7 +185,7 @@ class AfterSalesCommands:
             InvalidTransition: the return is not waiting for a decision.
         """
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def change(tx: Transaction, order: Order) -> Order:
             ret = order.return_(return_id)
             after = self._move(order, ret, ReturnEvent.APPROVE)
             tx.record(order_stream(order.id), ReturnApproved(return_id, ret.kind, ret.lines))
@@ -300,7 +202,7 @@ class AfterSalesCommands:
         """
         _require_reason(reason)
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def change(tx: Transaction, order: Order) -> Order:
             after = self._move(order, order.return_(return_id), ReturnEvent.REJECT)
             tx.record(order_stream(order.id), ReturnRejected(return_id))
             return after
@@ -326,7 +228,7 @@ class AfterSalesCommands:
             ValidationError: an unknown disposition, or a line without one.
         """
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def change(tx: Transaction, order: Order) -> Order:
             ret = order.return_(return_id)
             lines = []
             for ret_line in ret.lines:
@@ -365,19 +267,21 @@ class AfterSalesCommands:
 
     def _refund(
         self,
-        tx: _Tx,
+        tx: Transaction,
         before: Order,
         order: Order,
         ret: Return,
-        reference: str | None,
-        idempotency_key: str | None,
+        payout: Payout,
         refund_id: str,
     ) -> Order:
-        """Pay back ``ret``'s units, record it, and let stock and status follow.
+        """Record the refund of ``ret``'s units, paid as ``payout`` says, and let stock and
+        status follow.
 
-        ``refund_id`` (and ``ret``'s id, which the default idempotency key is made of) are
-        drawn by the command before its unit of work, so a retried attempt calls the payments
-        port with the same key as the attempt before it."""
+        Raises:
+            ConcurrencyConflict: the return became refundable only after the provider was
+                asked (nothing was paid); the runner tries again.
+            RefundNotRecorded: what the units come to now is not what the provider paid.
+        """
         self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)  # refuse early, clearly
         lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
         amount = Money.sum((rl.amount for rl in lines), order.currency)
@@ -385,16 +289,13 @@ class AfterSalesCommands:
             raise RefundExceedsPayment(
                 f"order {order.number} holds {order.net_paid}; cannot refund {amount}"
             )
-        if reference is None:
-            if self.payments is None:
-                raise ValidationError(
-                    "reference",
-                    "give the reference of the refund your provider made, or wire "
-                    "OrderService(payments=...) to make it",
-                )
-            key = idempotency_key or f"orderkit-refund:{order.id}:{ret.return_id}"
-            reference = self.payments.refund(order, amount, idempotency_key=key)
-        refund = Refund(refund_id, amount, reference, tx.reason, tx.now, lines, ret.return_id)
+        if payout.reference is None:
+            raise ConcurrencyConflict(f"order {order.number} changed while its refund was prepared")
+        if payout.amount is not None and payout.amount != amount:
+            raise RefundNotRecorded(order.id, payout.reference, payout.key)
+        refund = Refund(
+            refund_id, amount, payout.reference, tx.reason, tx.now, lines, ret.return_id
+        )
         after = self._move(order, attrs.evolve(ret, refund_id=refund_id), ReturnEvent.REFUND)
         after = attrs.evolve(after, refunds=(*after.refunds, refund))
         tx.record(order_stream(order.id), RefundIssued(refund, after.amount_refunded))
@@ -411,7 +312,7 @@ class AfterSalesCommands:
             )
         return self._settle(tx, before, after)
 
-    def _settle(self, tx: _Tx, before: Order, after: Order) -> Order:
+    def _settle(self, tx: Transaction, before: Order, after: Order) -> Order:
         """Move the order on after a refund: closed when nothing paid is left, shipped once
         what is left has all shipped, delivered once what shipped has all arrived."""
         if after.net_paid.is_zero and self.machine.can_fire(
@@ -429,6 +330,54 @@ class AfterSalesCommands:
             after = self._fire(tx, after, after, OrderEvent.SHIP)
         return self._deliver_if_all_arrived(tx, after)
 
+    def _pay_out(
+        self,
+        order_id: str,
+        reference: str | None,
+        key: str,
+        units: Callable[[Order], Mapping[str, int]],
+    ) -> Payout:
+        """Have the payments port pay the refund before the unit of work opens, so no
+        transaction is held across the provider's call; the host's own ``reference`` skips it.
+
+        ``units`` gives the units to refund from the order as it is now; when it raises (the
+        request cannot be refunded now, or was refunded by an earlier call with the same key)
+        nothing is paid, and the unit of work says why or returns the earlier result.
+        """
+        if reference is not None:
+            return Payout(reference, None, key)
+        if self.payments is None:
+            raise ValidationError(
+                "reference",
+                "give the reference of the refund your provider made, or wire "
+                "OrderService(payments=...) to make it",
+            )
+        order = self.get(order_id)
+        try:
+            lines = refund_lines(order, units(order))
+        except OrderkitError:
+            return Payout(None, None, key)
+        amount = Money.sum((rl.amount for rl in lines), order.currency)
+        if amount > order.net_paid:
+            return Payout(None, None, key)
+        return Payout(self.payments.refund(order, amount, idempotency_key=key), amount, key)
+
+    def _record_payout(self, order_id: str, payout: Payout, record: Callable[[], Order]) -> Order:
+        """Run ``record`` (the command's unit of work); if the provider has paid and recording
+        fails, say so with a typed error naming the reference, and log it for reconciliation."""
+        try:
+            return record()
+        except Exception as exc:
+            if payout.amount is None or payout.reference is None:
+                raise
+            _log.error(
+                "refund %s for order %s was paid by the provider but not recorded",
+                payout.reference,
+                order_id,
+                exc_info=True,
+            )
+            raise RefundNotRecorded(order_id, payout.reference, payout.key) from exc
+
     def refund_return(
         self,
         order_id: str,
@@ -443,10 +392,10 @@ class AfterSalesCommands:
 
         With ``reference`` the host has already paid the money back and gives its provider's
         reference; without it the :class:`PaymentsPort` pays, with ``idempotency_key`` (by
-        default one derived from the return) passed through. The provider is called inside
-        the unit of work, so a command the database retries calls it again with the same
-        key (the ids it needs are drawn once, before the first attempt): the provider must
-        honour it (every major payment API does).
+        default one derived from the return) passed through. The provider is called before
+        the unit of work opens, never while a transaction is held; if recording the refund
+        then fails, :class:`RefundNotRecorded` names the provider's reference, and calling
+        again with the same key records it (the provider, honouring the key, pays once).
 
         With an ``idempotency_key``, sending the same request again returns the order as it
         is instead of refusing it; a different request with the key raises
@@ -463,14 +412,24 @@ class AfterSalesCommands:
         _require_reason(reason)
         refund_id = self.ids.new_id()  # drawn once: the same id on every retry of the command
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def units(order: Order) -> Mapping[str, int]:
+            ret = order.return_(return_id)
+            self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)
+            return {rl.line_id: rl.quantity for rl in ret.lines}
+
+        key = idempotency_key or f"orderkit-refund:{order_id}:{return_id}"
+        payout = self._pay_out(order_id, reference, key, units)
+
+        def change(tx: Transaction, order: Order) -> Order:
             request = {"order_id": order_id, "return_id": return_id, "reference": reference}
             if self._claim(tx, idempotency_key, "refund_return", request, return_id):
                 return order  # the same request again: it was refunded the first time
             ret = order.return_(return_id)
-            return self._refund(tx, order, order, ret, reference, idempotency_key, refund_id)
+            return self._refund(tx, order, order, ret, payout, refund_id)
 
-        return self._mutate(order_id, actor, reason, change)
+        return self._record_payout(
+            order_id, payout, lambda: self._mutate(order_id, actor, reason, change)
+        )
 
     def refund_only(
         self,
@@ -505,7 +464,7 @@ class AfterSalesCommands:
         return_id = self.ids.new_id()
         refund_id = self.ids.new_id()
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def change(tx: Transaction, order: Order) -> Order:
             request = {
                 "order_id": order_id,
                 "lines": [(rl.line_id, rl.quantity) for rl in wanted],
@@ -520,9 +479,27 @@ class AfterSalesCommands:
             after = self._move(after, ret, ReturnEvent.APPROVE)
             ret = after.return_(ret.return_id)
             tx.record(order_stream(order.id), ReturnApproved(ret.return_id, ret.kind, ret.lines))
-            return self._refund(tx, order, after, ret, reference, idempotency_key, refund_id)
+            return self._refund(tx, order, after, ret, payout, refund_id)
 
-        return self._mutate(order_id, actor, reason, change)
+        def units(order: Order) -> Mapping[str, int]:
+            asked = Return(
+                return_id,
+                ReturnKind.REFUND_ONLY,
+                wanted,
+                self.return_machine.initial,
+                self._now(),
+                actor,
+                reason,
+                shipment_id=shipment_id,
+            )
+            check_return_request(order, asked, self.return_policy, self._now(), one_step=True)
+            return {rl.line_id: rl.quantity for rl in wanted}
+
+        key = idempotency_key or f"orderkit-refund:{order_id}:{return_id}"
+        payout = self._pay_out(order_id, reference, key, units)
+        return self._record_payout(
+            order_id, payout, lambda: self._mutate(order_id, actor, reason, change)
+        )
 
     def exchange(
         self,
@@ -547,7 +524,7 @@ class AfterSalesCommands:
         """
         booked = shipment_label(carrier, tracking_number, tracking_url, label)
 
-        def change(tx: _Tx, order: Order) -> Order:
+        def change(tx: Transaction, order: Order) -> Order:
             ret = order.return_(return_id)
             after = self._move(order, ret, ReturnEvent.EXCHANGE)
             units = [

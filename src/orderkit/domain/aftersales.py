@@ -10,7 +10,7 @@ A :class:`Return` lives on its order (``Order.returns``) and moves through its o
 a replacement shipment; ``refund_only`` gives money back for units that never shipped or were
 lost in transit, so nothing comes back and nothing is received.
 
-Refund amounts come from the order's per-line totals (:class:`orderkit.order.LineTotals`),
+Refund amounts come from the order's per-line totals (:class:`orderkit.domain.order.LineTotals`),
 where order-level discounts, coupons and the shipping fee are already spread over lines with
 :meth:`Money.allocate`. A line's total is split over its units the same way, and a refund of
 ``k`` units takes the next ``k`` unit shares not yet refunded. So a line's refunds never
@@ -20,18 +20,15 @@ order's total. The shipping fee is refunded with the units it was spread over.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import attrs
 
-from orderkit.errors import RefundExceedsPayment, ValidationError
-from orderkit.money import Money
-from orderkit.status import StatusMachine, Transition
-
-if TYPE_CHECKING:
-    from orderkit.order import Order
+from orderkit.domain.checks import require_whole
+from orderkit.domain.money import Money
+from orderkit.domain.status import StatusMachine, Transition
+from orderkit.errors import ValidationError
 
 __all__ = [
     "Disposition",
@@ -42,9 +39,7 @@ __all__ = [
     "ReturnLine",
     "ReturnPolicy",
     "ReturnStatus",
-    "refund_lines",
     "return_machine",
-    "unit_shares",
 ]
 
 
@@ -155,8 +150,7 @@ class ReturnPolicy:
 
     def __attrs_post_init__(self) -> None:
         days = self.window_days
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise ValidationError("window_days", f"must be a whole number of days >= 0: {days!r}")
+        require_whole("window_days", days, at_least=0)
         unknown = [k for k in self.kinds if k not in ReturnKind.ALL]
         if unknown:
             raise ValidationError(
@@ -209,40 +203,3 @@ def return_machine() -> StatusMachine[Return]:
             s.EXCHANGED: "已换货 exchanged",
         },
     )
-
-
-def unit_shares(order: Order, line_id: str) -> tuple[Money, ...]:
-    """What each unit of a line cost the customer, discounts, tax and shipping share included.
-
-    The line's total is split over its units with :meth:`Money.allocate`, so the shares add
-    up to the line's total exactly.
-    """
-    line = order.line(line_id)
-    totals = {lt.line_id: lt for lt in order.totals.lines}
-    return totals[line_id].total.allocate([1] * line.quantity)
-
-
-def refund_lines(order: Order, quantities: Mapping[str, int]) -> tuple[RefundLine, ...]:
-    """The amount to refund for ``quantities`` more units per line, line by line.
-
-    Each line refunds the next unit shares (:func:`unit_shares`) not refunded yet, so the
-    same unit is never paid back twice and a line's refunds sum at most to its total.
-
-    Raises:
-        ValidationError: an unknown line or a quantity below 1.
-        RefundExceedsPayment: more units than the line has left to refund.
-    """
-    result = []
-    for line_id, quantity in quantities.items():
-        line = order.line(line_id)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-            raise ValidationError(f"lines[{line_id}]", f"must be at least 1, got {quantity!r}")
-        done = order.units_refunded(line_id)
-        if done + quantity > line.quantity:
-            raise RefundExceedsPayment(
-                f"line {line_id} of order {order.number}: {done} of {line.quantity} unit(s) "
-                f"are refunded already; cannot refund {quantity} more"
-            )
-        shares = unit_shares(order, line_id)[done : done + quantity]
-        result.append(RefundLine(line_id, quantity, Money.sum(shares, order.currency)))
-    return tuple(result)

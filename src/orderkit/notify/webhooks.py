@@ -68,7 +68,7 @@ def secret_key(secret: str, field: str = "secret") -> bytes:
         raise ValidationError(
             field,
             "is not a webhook secret; expected 'whsec_' followed by base64 "
-            "(make one with orderkit.webhooks.generate_secret())",
+            "(make one with orderkit.notify.webhooks.generate_secret())",
         )
     return key
 

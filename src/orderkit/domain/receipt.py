@@ -5,11 +5,11 @@ lines with their discount, tax and total already computed from :attr:`Order.tota
 order's discounts, shipping and tax, what was paid and refunded, the shipping address,
 shipments with their tracking links, the merchant's contact details and the host's
 personalization blocks (recommended products, a coupon). It is plain data (frozen attrs,
-every amount a :class:`~orderkit.money.Money`) and round-trips through
+every amount a :class:`~orderkit.domain.money.Money`) and round-trips through
 :func:`orderkit.serialization.get_converter`, so it can travel in an outbox payload and be
 rendered later, exactly as it was when it was issued.
 
-Rendering lives elsewhere (:mod:`orderkit.render`); this module imports no template engine.
+Rendering lives elsewhere (:mod:`orderkit.notify.render`); this module imports no template engine.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from datetime import date, datetime
 
 import attrs
 
+from orderkit.domain.money import Money
+from orderkit.domain.order import Address, AdjustmentKind, Order
 from orderkit.errors import ValidationError
-from orderkit.money import Money
-from orderkit.order import Address, AdjustmentKind, Order
 
 __all__ = [
     "Merchant",

@@ -1,6 +1,6 @@
 """Address checks: validation per country, suspicions worth a look, labels for parcels.
 
-:class:`AddressValidator` answers three questions about an :class:`~orderkit.order.Address`:
+:class:`AddressValidator` answers three questions about an :class:`~orderkit.domain.order.Address`:
 
 - Is it deliverable at all? :meth:`~AddressValidator.validate` returns an
   :class:`AddressReport` with the address normalized, or raises :class:`AddressInvalid`
@@ -59,54 +59,17 @@ from typing import Any
 import attrs
 import babel
 
-from orderkit.errors import AddressInvalid
-from orderkit.order import Address
+from orderkit.domain.address import AddressReport, Suspicion
+from orderkit.domain.order import Address
+from orderkit.errors import AddressInvalid, AddressProblem
 
 __all__ = [
-    "ADDRESS_REVIEW_TAG",
     "HOUSE_NUMBER_COUNTRIES",
     "POSTAL_CODES",
     "AddressPolicy",
-    "AddressProblem",
-    "AddressReport",
     "AddressValidator",
     "PostalCodeRule",
-    "Suspicion",
 ]
-
-ADDRESS_REVIEW_TAG = "address-review"
-"""The tag :class:`~orderkit.service.OrderService` puts on an order whose address is flagged."""
-
-
-@attrs.frozen
-class AddressProblem:
-    """Why an address cannot be used; ``field`` is the :class:`Address` attribute."""
-
-    field: str
-    code: str
-    message: str
-
-
-@attrs.frozen
-class Suspicion:
-    """Why a valid address deserves a look before the parcel goes out."""
-
-    field: str
-    code: str
-    message: str
-
-
-@attrs.frozen
-class AddressReport:
-    """The outcome of checking one address: the normalized address and what was found."""
-
-    address: Address
-    problems: tuple[AddressProblem, ...] = ()
-    suspicions: tuple[Suspicion, ...] = ()
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
 
 
 @attrs.frozen

@@ -2,23 +2,21 @@
 
 A command that must tell someone adds :class:`OutboxDraft` s through its unit of work; a
 failed command therefore queues nothing. A dispatcher later claims due
-:class:`OutboxEntry` s, renders them into :class:`orderkit.notification.Message` s and hands
+:class:`OutboxEntry` s, renders them into :class:`orderkit.notify.message.Message` s and hands
 them to channels, with retries, backoff and a dead-letter state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
-from orderkit.events import NewEvent, notification_stream, order_stream
-from orderkit.order import Order
+from orderkit.domain.events import notification_stream, order_stream
 
 __all__ = [
-    "Notifier",
     "OutboxDraft",
     "OutboxEntry",
     "OutboxPage",
@@ -46,7 +44,7 @@ class OutboxDraft:
     """A notification a command wants sent.
 
     ``payload`` is JSON-ready data the renderer turns into a message (for receipts: the
-    unstructured :class:`~orderkit.receipt.Receipt` snapshot). ``dedup_key`` defaults to
+    unstructured :class:`~orderkit.domain.receipt.Receipt` snapshot). ``dedup_key`` defaults to
     the entry id when empty.
     """
 
@@ -108,13 +106,3 @@ class OutboxQuery:
 class OutboxPage:
     items: tuple[OutboxEntry, ...]
     next_cursor: str | None
-
-
-class Notifier(Protocol):
-    def notifications(self, order: Order, events: Sequence[NewEvent]) -> list[OutboxDraft]:
-        """The notifications a command's events call for, given the order after it.
-
-        Pure: no I/O. Called inside the command's unit of work; what it returns is queued
-        in the same transaction.
-        """
-        ...

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from orderkit.errors import EditNotAllowed, Overpayment, ValidationError
-from orderkit.events import FieldChange, StockMovement
-from orderkit.order import (
+from orderkit.domain.events import FieldChange
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.order import (
     AddLine,
     Address,
     ChangeAddress,
@@ -27,6 +27,7 @@ from orderkit.order import (
     validate_address,
     validate_line,
 )
+from orderkit.errors import EditNotAllowed, Overpayment, ValidationError
 
 __all__ = ["EditOutcome", "EditPolicy", "apply_edit", "op_kind"]
 

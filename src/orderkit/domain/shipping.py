@@ -13,8 +13,9 @@ from datetime import datetime
 
 import attrs
 
+from orderkit.domain.checks import require_whole
+from orderkit.domain.money import Money
 from orderkit.errors import ValidationError
-from orderkit.money import Money
 
 __all__ = [
     "Parcel",
@@ -113,12 +114,9 @@ def check_parcels(parcels: Sequence[Parcel]) -> tuple[Parcel, ...]:
     for i, parcel in enumerate(checked):
         if not isinstance(parcel, Parcel):
             raise ValidationError(
-                f"parcels[{i}]", f"must be an orderkit.shipping.Parcel, not {parcel!r}"
+                f"parcels[{i}]", f"must be an orderkit.domain.shipping.Parcel, not {parcel!r}"
             )
         for name in ("weight_grams", "items"):
             value = getattr(parcel, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(
-                    f"parcels[{i}].{name}", f"must be a whole number of at least 1, not {value!r}"
-                )
+            require_whole(f"parcels[{i}].{name}", value)
     return checked

@@ -17,10 +17,10 @@ from decimal import Decimal
 
 import attrs
 
-from orderkit.aftersales import RefundLine, Return, ReturnKind, ReturnStatus
+from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnStatus
+from orderkit.domain.money import Money
+from orderkit.domain.shipping import TrackingEvent
 from orderkit.errors import CurrencyMismatch, ReturnNotFound, ValidationError
-from orderkit.money import Money
-from orderkit.shipping import TrackingEvent
 
 __all__ = [
     "AddLine",
@@ -210,7 +210,7 @@ class Shipment:
 
     ``tracking`` is every tracking event ingested for it, in arrival order, late and
     out-of-order ones included; ``tracking_status`` is the latest state it has reached (see
-    :func:`orderkit.service_shipping.tracking_rank`). ``return_id`` marks a replacement
+    :func:`orderkit.domain.shipments.tracking_rank`). ``return_id`` marks a replacement
     shipped for an exchange: its units are not counted as shipped against the order lines.
     """
 

@@ -1,6 +1,6 @@
 """Rendering receipts: jinja2 templates, babel formatting and gettext catalogs.
 
-:class:`ReceiptRenderer` turns a :class:`~orderkit.receipt.Receipt` into a subject, a plain
+:class:`ReceiptRenderer` turns a :class:`~orderkit.domain.receipt.Receipt` into a subject, a plain
 text body and an email-safe HTML body in one locale. Templates are found through a loader
 chain, the host's loaders first and the package's own templates last, so a host overrides
 any template by giving one of the same name. Templates see plain data only: the receipt
@@ -9,7 +9,7 @@ unstructured to dicts, lists and strings (money as ``{"amount": "19.99", "curren
 filters for the render locale.
 
 Merchant-edited templates are rendered with ``sandboxed=True``: jinja2's immutable sandbox
-hardened by :mod:`orderkit._sandbox`, with caps on output size and render time and every
+hardened by :mod:`orderkit.notify._sandbox`, with caps on output size and render time and every
 failure a typed :class:`~orderkit.errors.RenderError`.
 
 jinja2 environments are built on first use, one per locale, and cached with their compiled
@@ -40,7 +40,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2.exceptions import SecurityError
 
-from orderkit._sandbox import LimitedSandbox, check_output, harden, plain_only, time_limit
+from orderkit.domain.receipt import Receipt, ReceiptKind
 from orderkit.errors import (
     RenderError,
     RenderLimitExceeded,
@@ -50,9 +50,9 @@ from orderkit.errors import (
     UnsafeSubject,
     ValidationError,
 )
-from orderkit.receipt import Receipt, ReceiptKind
+from orderkit.notify._sandbox import LimitedSandbox, check_output, harden, plain_only, time_limit
+from orderkit.notify.engagement import TrackingLinks
 from orderkit.serialization import get_converter
-from orderkit.tracking import TrackingLinks
 
 __all__ = [
     "SHIPPED_LOCALES",
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 SHIPPED_LOCALES: tuple[str, ...] = ("en", "zh_Hans", "zh_Hant", "ja", "de")
-LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_DIR = Path(__file__).parent.parent / "locale"
 DOMAIN = "orderkit"
 
 # Everything str.splitlines() splits on: any of them in a subject would start a new header.

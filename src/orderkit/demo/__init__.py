@@ -29,10 +29,9 @@ from orderkit.adapters.carriers import ManualCarrier, SimulatedCarrier, TableRat
 from orderkit.adapters.carriers.table_rate import example_rate_table
 from orderkit.adapters.notify import FileChannel
 from orderkit.adapters.sqlite import SQLiteStorage
-from orderkit.aftersales import Disposition, ReturnKind
 from orderkit.clock import FixedClock
-from orderkit.dispatch import Dispatcher
-from orderkit.events import (
+from orderkit.domain.aftersales import Disposition, ReturnKind
+from orderkit.domain.events import (
     EditApplied,
     NotificationQueued,
     NotificationSent,
@@ -42,10 +41,9 @@ from orderkit.events import (
     StatusChanged,
     TrackingUpdated,
 )
-from orderkit.lifecycle import OrderStatus
-from orderkit.money import Money
-from orderkit.notification import Message
-from orderkit.order import (
+from orderkit.domain.lifecycle import OrderStatus
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
     Address,
     Adjustment,
     AdjustmentKind,
@@ -57,15 +55,17 @@ from orderkit.order import (
     SalesChannel,
     Shipment,
 )
-from orderkit.outbox import OutboxQuery
-from orderkit.receipt import Merchant, PersonalizationBlock, PersonalizationItem
-from orderkit.receipt_notifier import ReceiptNotifier, customer_email
-from orderkit.render import ReceiptRenderer
-from orderkit.reports import receipt_report
+from orderkit.domain.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
+from orderkit.domain.shipping import Parcel
+from orderkit.domain.tracking_numbers import ups_check_digit
+from orderkit.notify.dispatch import Dispatcher
+from orderkit.notify.engagement import TrackingLinks
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxQuery
+from orderkit.notify.receipt_notifier import ReceiptNotifier, customer_email
+from orderkit.notify.render import ReceiptRenderer
+from orderkit.notify.reports import receipt_report
 from orderkit.service import OrderService
-from orderkit.shipping import Parcel
-from orderkit.tracking import TrackingLinks
-from orderkit.tracking_numbers import ups_check_digit
 
 __all__ = ["run_demo"]
 
@@ -178,14 +178,14 @@ class ReceiptArchive:
 class RecommendTeaware:
     """The shop's personalization: a matching mug with every receipt, a coupon after delivery."""
 
-    def blocks_for(self, order: Order, kind: str) -> list[PersonalizationBlock]:
+    def blocks_for(self, receipt: Receipt, kind: str) -> list[PersonalizationBlock]:
         if kind == "delivered":
             return [
                 PersonalizationBlock(
                     title="Thank you / 谢谢", text="10% off your next order", coupon_code="JADE10"
                 )
             ]
-        if kind != "order_placed" or order.currency != "CNY":
+        if kind != "order_placed" or receipt.total.currency != "CNY":
             return []
         mug = PersonalizationItem(
             "Celadon mug",

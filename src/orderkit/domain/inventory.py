@@ -13,9 +13,17 @@ from enum import Enum
 
 import attrs
 
-from orderkit.events import StockMovement
+from orderkit.domain.order import LineItem, Order
 
-__all__ = ["ReservationPolicy", "StockLevel", "aggregate", "integrity_problems"]
+__all__ = [
+    "ReservationPolicy",
+    "StockLevel",
+    "StockMovement",
+    "aggregate",
+    "integrity_problems",
+    "line_movements",
+    "unshipped",
+]
 
 
 class ReservationPolicy(str, Enum):
@@ -23,6 +31,15 @@ class ReservationPolicy(str, Enum):
 
     AT_PLACEMENT = "at_placement"
     AT_PAYMENT = "at_payment"
+
+
+@attrs.frozen
+class StockMovement:
+    """A quantity of one SKU at one location, as reserved, released or committed."""
+
+    sku: str
+    location: str
+    quantity: int
 
 
 @attrs.frozen
@@ -89,3 +106,17 @@ def integrity_problems(
     for (sku, location), qty in held.items():
         problems.append(f"{sku}@{location}: {qty} reserved by orders but no stock record")
     return problems
+
+
+def line_movements(lines: Iterable[LineItem]) -> tuple[StockMovement, ...]:
+    """The stock the lines take: each line's quantity of its SKU at its location."""
+    return tuple(StockMovement(line.sku, line.location, line.quantity) for line in lines)
+
+
+def unshipped(order: Order) -> tuple[StockMovement, ...]:
+    """What is left to ship: ordered units less shipped and cancelled ones."""
+    return tuple(
+        StockMovement(line.sku, line.location, left)
+        for line in order.lines
+        if (left := order.quantity_unshipped(line.line_id)) > 0
+    )

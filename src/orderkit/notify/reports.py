@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 import attrs
 
 from orderkit.clock import require_utc
-from orderkit.events import (
+from orderkit.domain.events import (
     NotificationFailed,
     OrderPlaced,
     ReceiptClicked,
     ReceiptOpened,
     RecordedEvent,
 )
-from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus, entry_stream
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus, entry_stream
 from orderkit.ports import Storage, UnitOfWork
 
 __all__ = ["ReceiptReport", "ReceiptStats", "receipt_report"]

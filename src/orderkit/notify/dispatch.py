@@ -27,21 +27,26 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import attrs
 
 from orderkit.clock import SystemClock, require_utc
+from orderkit.domain.checks import require_whole
+from orderkit.domain.events import (
+    NewEvent,
+    NotificationFailed,
+    NotificationQueued,
+    NotificationSent,
+)
 from orderkit.errors import (
     DeliveryFailed,
     LeaseLost,
     TransientStorageError,
     ValidationError,
 )
-from orderkit.events import NewEvent, NotificationFailed, NotificationQueued, NotificationSent
-from orderkit.notification import Message
-from orderkit.outbox import OutboxEntry, entry_stream
-from orderkit.ports import Channel, Clock, Storage
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxEntry, entry_stream
+from orderkit.ports import Channel, Clock, Renderer, Storage
 
 __all__ = ["DispatchReport", "Dispatcher", "JsonRenderer", "Renderer", "RetryPolicy"]
 
@@ -49,19 +54,6 @@ __all__ = ["DispatchReport", "Dispatcher", "JsonRenderer", "Renderer", "RetryPol
 MAX_ERROR_LENGTH = 2000
 #: How often recording an outcome is tried when the database asks for a retry.
 RECORD_ATTEMPTS = 5
-
-
-class Renderer(Protocol):
-    def render(self, entry: OutboxEntry) -> Message:
-        """The message for one outbox entry, in the entry's locale.
-
-        The dispatcher sets the message's ``message_id`` and ``dedup_key`` from the entry.
-
-        Raises:
-            Exception: anything; the dispatcher records the error and makes the entry
-                ``dead`` (a message that cannot be rendered now will not render later).
-        """
-        ...
 
 
 class JsonRenderer:
@@ -101,8 +93,7 @@ def _positive(name: str) -> Callable[[object, attrs.Attribute[timedelta], timede
 
 
 def _check_attempts(_: object, __: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError("max_attempts", "must be a whole number of at least 1")
+    require_whole("max_attempts", value)
 
 
 @attrs.frozen
@@ -182,7 +173,7 @@ class Dispatcher:
     Args:
         storage: where the outbox lives.
         channels: the channels by name, or a sequence of channels (named by ``.name``).
-        renderer: turns an entry into a :class:`~orderkit.notification.Message`.
+        renderer: turns an entry into a :class:`~orderkit.notify.message.Message`.
         clock: where "now" comes from; UTC system time by default.
         retry: the :class:`RetryPolicy`; eight attempts from 30 s to 2 h apart by default.
         lease: how long a claimed batch is held before another dispatcher may take its

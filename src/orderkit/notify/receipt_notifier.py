@@ -2,32 +2,35 @@
 
 :class:`ReceiptNotifier` is both halves of the outbox's contract for receipts. Inside a
 command's unit of work, :meth:`~ReceiptNotifier.notifications` turns the command's events
-into :class:`~orderkit.outbox.OutboxDraft` s whose payload is the unstructured
-:class:`~orderkit.receipt.Receipt` snapshot. Later, in the dispatcher,
+into :class:`~orderkit.notify.outbox.OutboxDraft` s whose payload is the unstructured
+:class:`~orderkit.domain.receipt.Receipt` snapshot. Later, in the dispatcher,
 :meth:`~ReceiptNotifier.render` turns a stored entry back into a
-:class:`~orderkit.notification.Message` in the entry's locale. The snapshot is taken when the
+:class:`~orderkit.notify.message.Message` in the entry's locale. The snapshot is taken when the
 event happens, so a receipt sent after a retry an hour later still shows the order as it was.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 import attrs
 
+from orderkit.domain.events import NewEvent
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order
+from orderkit.domain.receipt import Merchant, PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.errors import ValidationError
-from orderkit.events import NewEvent
-from orderkit.money import Money
-from orderkit.notification import Message
-from orderkit.order import Order
-from orderkit.outbox import OutboxDraft, OutboxEntry
+from orderkit.notify.message import Message
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry
+from orderkit.notify.render import ReceiptRenderer
 from orderkit.ports import PersonalizationProvider
-from orderkit.receipt import Merchant, Receipt, ReceiptKind
-from orderkit.render import ReceiptRenderer
 from orderkit.serialization import get_converter
 
 __all__ = ["EVENT_KINDS", "ReceiptNotifier", "customer_email"]
+
+_log = logging.getLogger(__name__)
 
 # Event type names (``NewEvent.type``) and the receipt each calls for. PaymentCaptured and
 # StatusChanged are conditional (see ``ReceiptNotifier._kind``).
@@ -124,7 +127,6 @@ class ReceiptNotifier:
                 receipt_number=number,
                 issued_at=event.at,
                 merchant=self.merchant,
-                blocks=self.personalization.blocks_for(order, kind) if self.personalization else (),
                 estimated_ship_date=(
                     self.estimate_ship_date(order) if self.estimate_ship_date else None
                 ),
@@ -149,6 +151,21 @@ class ReceiptNotifier:
                 )
         return drafts
 
+    def _blocks(self, receipt: Receipt, kind: str) -> tuple[PersonalizationBlock, ...]:
+        """The provider's blocks for this receipt; none when it fails, with the reason logged
+        (a recommendation service that is down never holds a receipt back)."""
+        assert self.personalization is not None
+        try:
+            return tuple(self.personalization.blocks_for(receipt, kind))
+        except Exception:
+            _log.warning(
+                "personalization for %s receipt %s failed; sending it without blocks",
+                kind,
+                receipt.receipt_number,
+                exc_info=True,
+            )
+            return ()
+
     def render(self, entry: OutboxEntry) -> Message:
         """The message for a queued receipt, rendered in the entry's locale.
 
@@ -157,6 +174,8 @@ class ReceiptNotifier:
             RenderError: a template failed (see :meth:`ReceiptRenderer.render`).
         """
         receipt = _receipt_from_payload(entry.payload)
+        if self.personalization is not None and not receipt.blocks:
+            receipt = attrs.evolve(receipt, blocks=self._blocks(receipt, entry.kind))
         rendered = self.renderer.render(
             receipt, entry.kind, entry.locale, message_id=entry.entry_id
         )

@@ -11,8 +11,8 @@ Hosts extend it with :meth:`StatusMachine.extend`; see ``docs/status-machine.md`
 
 from __future__ import annotations
 
-from orderkit.order import Order
-from orderkit.status import StatusMachine, Transition
+from orderkit.domain.order import Order
+from orderkit.domain.status import StatusMachine, Transition
 
 __all__ = ["COMMAND_EVENTS", "OrderEvent", "OrderStatus", "default_order_machine"]
 

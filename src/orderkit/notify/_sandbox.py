@@ -1,4 +1,4 @@
-"""The sandbox for merchant-edited templates (used by :mod:`orderkit.render`).
+"""The sandbox for merchant-edited templates (used by :mod:`orderkit.notify.render`).
 
 jinja2's :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` keeps templates away from
 object internals and stops them mutating their data. This module adds what a shop needs on

@@ -17,10 +17,11 @@ from typing import TypeVar
 
 import attrs
 
-from orderkit.address import Suspicion
-from orderkit.aftersales import Return, ReturnLine
-from orderkit.money import Money
-from orderkit.order import (
+from orderkit.domain.address import Suspicion
+from orderkit.domain.aftersales import Return, ReturnLine
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.money import Money
+from orderkit.domain.order import (
     Address,
     Adjustment,
     EditRequest,
@@ -29,7 +30,7 @@ from orderkit.order import (
     Refund,
     Shipment,
 )
-from orderkit.shipping import TrackingEvent
+from orderkit.domain.shipping import TrackingEvent
 
 __all__ = [
     "EVENT_TYPES",
@@ -65,7 +66,6 @@ __all__ = [
     "StatusChanged",
     "StockAdjusted",
     "StockCommitted",
-    "StockMovement",
     "StockReceived",
     "StockReleased",
     "StockReserved",
@@ -100,15 +100,6 @@ def stock_stream(sku: str, location: str) -> str:
 def notification_stream(entry_id: str) -> str:
     """The stream of an outbox entry that belongs to no order (its life is recorded there)."""
     return f"notification:{entry_id}"
-
-
-@attrs.frozen
-class StockMovement:
-    """A quantity of one SKU at one location, as reserved, released or committed."""
-
-    sku: str
-    location: str
-    quantity: int
 
 
 @attrs.frozen

@@ -1,0 +1,25 @@
+"""The input checks every layer shares, written once."""
+
+from __future__ import annotations
+
+from orderkit.errors import ValidationError
+
+__all__ = ["is_whole", "require_whole"]
+
+
+def is_whole(value: object) -> bool:
+    """Whether ``value`` is an ``int`` (``True`` and ``False`` are not counts)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def require_whole(field: str, value: object, *, at_least: int = 1) -> int:
+    """``value`` if it is a whole number of at least ``at_least``.
+
+    Raises:
+        ValidationError: naming ``field``, for a float, a bool, a string or a smaller number.
+    """
+    if not is_whole(value) or value < at_least:  # type: ignore[operator]
+        raise ValidationError(
+            field, f"must be a whole number of at least {at_least}, got {value!r}"
+        )
+    return value  # type: ignore[return-value]

@@ -1,0 +1,136 @@
+"""After-sales rules: a return asked for is possible, a unit is never paid back twice.
+
+Whether a return may be asked for, and what a refund pays back. The after-sales values and
+their machine live in :mod:`orderkit.domain.aftersales`; the rules here read an
+:class:`~orderkit.domain.order.Order`, which holds those values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnPolicy, ReturnStatus
+from orderkit.domain.checks import require_whole
+from orderkit.domain.money import Money
+from orderkit.domain.order import Order
+from orderkit.domain.shipping import TrackingStatus
+from orderkit.errors import (
+    RefundExceedsPayment,
+    ReturnNotAllowed,
+    ReturnWindowClosed,
+    ValidationError,
+)
+
+__all__ = ["check_return_request", "refund_lines", "unit_shares"]
+
+_LOST = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
+"""Parcel states a ``refund_only`` return may name as lost."""
+
+
+def unit_shares(order: Order, line_id: str) -> tuple[Money, ...]:
+    """What each unit of a line cost the customer, discounts, tax and shipping share included.
+
+    The line's total is split over its units with :meth:`Money.allocate`, so the shares add
+    up to the line's total exactly.
+    """
+    line = order.line(line_id)
+    totals = {lt.line_id: lt for lt in order.totals.lines}
+    return totals[line_id].total.allocate([1] * line.quantity)
+
+
+def refund_lines(order: Order, quantities: Mapping[str, int]) -> tuple[RefundLine, ...]:
+    """The amount to refund for ``quantities`` more units per line, line by line.
+
+    Each line refunds the next unit shares (:func:`unit_shares`) not refunded yet, so the
+    same unit is never paid back twice and a line's refunds sum at most to its total.
+
+    Raises:
+        ValidationError: an unknown line or a quantity below 1.
+        RefundExceedsPayment: more units than the line has left to refund.
+    """
+    result = []
+    for line_id, quantity in quantities.items():
+        line = order.line(line_id)
+        require_whole(f"lines[{line_id}]", quantity)
+        done = order.units_refunded(line_id)
+        if done + quantity > line.quantity:
+            raise RefundExceedsPayment(
+                f"line {line_id} of order {order.number}: {done} of {line.quantity} unit(s) "
+                f"are refunded already; cannot refund {quantity} more"
+            )
+        shares = unit_shares(order, line_id)[done : done + quantity]
+        result.append(RefundLine(line_id, quantity, Money.sum(shares, order.currency)))
+    return tuple(result)
+
+
+def check_return_request(
+    order: Order, ret: Return, policy: ReturnPolicy, now: datetime, *, one_step: bool
+) -> None:
+    """Everything that makes a return impossible for this order, as typed errors."""
+    if ret.kind not in ReturnKind.ALL:
+        raise ValidationError("kind", f"{ret.kind!r} is not one of {', '.join(ReturnKind.ALL)}")
+    if ret.kind not in policy.kinds:
+        raise ReturnNotAllowed(f"this shop does not accept {ret.kind} returns")
+    if not order.is_paid_in_full:
+        raise ReturnNotAllowed(
+            f"order {order.number} is not paid in full ({order.amount_paid} of {order.total}); "
+            "refund what it holds (OrderService.refund) and cancel it instead"
+        )
+    lost = None
+    if ret.shipment_id is not None:
+        if ret.kind != ReturnKind.REFUND_ONLY:
+            raise ValidationError("shipment_id", "only a refund_only return names a lost parcel")
+        lost = order.shipment(ret.shipment_id)
+        if lost.tracking_status not in _LOST or lost.delivered_at is not None:
+            raise ReturnNotAllowed(
+                f"parcel {lost.tracking_number or lost.shipment_id} is "
+                f"{lost.tracking_status or 'not tracked'}, not lost; return the goods instead"
+            )
+    pending_refund = {
+        line.line_id: sum(
+            r.quantity(line.line_id)
+            for r in order.returns
+            if r.is_open and r.kind != ReturnKind.EXCHANGE and r.status != ReturnStatus.REFUNDED
+        )
+        for line in order.lines
+    }
+    for ret_line in ret.lines:
+        line_id = ret_line.line_id
+        line = order.line(line_id)
+        qty = ret_line.quantity
+        if ret.kind != ReturnKind.EXCHANGE:
+            left = line.quantity - order.units_refunded(line_id) - pending_refund[line_id]
+            if qty > left:
+                raise ReturnNotAllowed(
+                    f"line {line_id}: {qty} unit(s) asked, {left} left to refund"
+                )
+        if lost is not None:
+            claimed = sum(
+                r.quantity(line_id)
+                for r in order.returns
+                if r.is_open and r.shipment_id == lost.shipment_id
+            )
+            left = lost.quantity(line_id) - claimed
+            what = "in that parcel not yet claimed"
+        elif ret.kind == ReturnKind.REFUND_ONLY:
+            if not one_step:
+                # Units waiting for a decision could neither ship nor count as cancelled
+                # without the order's status contradicting its shipments: refund at once.
+                raise ReturnNotAllowed(
+                    "unshipped units are refunded in one step; call OrderService.refund_only"
+                )
+            left = order.quantity_unshipped(line_id)
+            what = "not shipped"
+        else:
+            left = order.quantity_delivered(line_id) - order.quantity_returned(line_id)
+            what = "delivered and not already returned"
+            delivered = [
+                s.delivered_at
+                for s in order.shipments
+                if s.return_id is None and s.delivered_at and s.quantity(line_id)
+            ]
+            if delivered and now > policy.closes_at(max(delivered)):
+                raise ReturnWindowClosed(line_id, max(delivered), policy.window_days)
+        if qty > left:
+            raise ReturnNotAllowed(f"line {line_id}: {qty} unit(s) asked, {left} {what}")

@@ -1,0 +1,53 @@
+"""Read-only queries: orders by number, filtered lists, an order's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from orderkit.domain.events import (
+    RecordedEvent,
+    order_stream,
+)
+from orderkit.domain.order import (
+    Order,
+)
+from orderkit.errors import (
+    OrderNotFound,
+)
+from orderkit.ports import (
+    OrderQuery,
+    Page,
+)
+from orderkit.service.runner import CommandRunner
+
+__all__ = ["QueryCommands"]
+
+
+class QueryCommands(CommandRunner):
+    """Reading orders and their history."""
+
+    def get_by_number(self, number: str) -> Order:
+        """The order with this readable number (``SO-2026-000123``).
+
+        Raises:
+            OrderNotFound: there is none.
+        """
+        with self.storage.reader() as uow:
+            order = uow.orders.get_by_number(number)
+        if order is None:
+            raise OrderNotFound(number)
+        return order
+
+    def find(self, query: OrderQuery | None = None, **filters: Any) -> Page:
+        """Orders matching a query (or keyword filters of :class:`OrderQuery`), newest first."""
+        query = attrs.evolve(query or OrderQuery(), **filters)
+        with self.storage.reader() as uow:
+            return uow.orders.find(query)
+
+    def history(self, order_id: str) -> list[RecordedEvent]:
+        """The order's event log, oldest first: its modification record."""
+        with self.storage.reader() as uow:
+            self._load(uow, order_id)
+            return uow.events.stream(order_stream(order_id))

@@ -1,0 +1,306 @@
+"""The domain's rules, tested without storage: each returns a Decision and touches nothing.
+
+A decision is the order after the rule and the steps that got it there (events for the
+order's stream, stock to reserve, release or commit), in the order the service carries them
+out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from orderkit import (
+    Address,
+    Customer,
+    InvalidTransition,
+    Money,
+    Overpayment,
+    RefundExceedsPayment,
+    ReturnNotAllowed,
+    ValidationError,
+)
+from orderkit.domain.aftersales import Return, ReturnLine, ReturnPolicy
+from orderkit.domain.decision import Commit, Decision, Release, Reserve
+from orderkit.domain.events import (
+    OrderDelivered,
+    OrderShipped,
+    PaymentCaptured,
+    RefundIssued,
+    ShipmentDelivered,
+    ShipmentException,
+    StatusChanged,
+    TagAdded,
+    TagRemoved,
+    TrackingUpdated,
+)
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.lifecycle import default_order_machine
+from orderkit.domain.order import LineItem, Order, Payment, Refund, ShipmentLine
+from orderkit.domain.payments import capture_payment, record_refund, settle_if_paid
+from orderkit.domain.returns import check_return_request
+from orderkit.domain.shipments import (
+    EXCEPTION_TAG,
+    add_shipment,
+    deliver_by_hand,
+    new_shipment,
+    track,
+)
+from orderkit.domain.shipping import ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.domain.tags import tag
+
+MACHINE = default_order_machine()
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def eur(amount: str) -> Money:
+    return Money(amount, "EUR")
+
+
+def an_order(**changes: object) -> Order:
+    """A pending order of two mugs at 5.00 EUR (10.00 EUR), stock reserved at placement."""
+    order = Order(
+        id="O1",
+        number="SO-2026-000001",
+        customer=Customer("c1", "Lin Wei", "lin@example.cn"),
+        shipping_address=Address("Lin Wei", "90 Wensan Rd", "Hangzhou", "CN"),
+        lines=(LineItem("L1", "MUG", "Mug", 2, eur("5.00")),),
+        currency="EUR",
+        status="pending_payment",
+        created_at=NOW,
+        updated_at=NOW,
+        stock_reserved=True,
+    )
+    return attrs.evolve(order, **changes)
+
+
+def paid(**changes: object) -> Order:
+    payment = Payment("P1", eur("10.00"), "psp-1", "card", NOW)
+    return an_order(status="awaiting_shipment", payments=(payment,), **changes)
+
+
+def shipped() -> Order:
+    shipment = new_shipment("S1", [ShipmentLine("L1", 2)], ShipmentLabel("ups", "", "1Z1"), NOW)
+    return add_shipment(paid(), shipment, MACHINE).order
+
+
+def event(status: str, at: datetime, event_id: str = "e1") -> TrackingEvent:
+    return TrackingEvent(event_id, "ups", "1Z1", status, at)
+
+
+# -- payments ---------------------------------------------------------------------------------
+
+
+def test_a_partial_payment_is_recorded_and_leaves_the_status() -> None:
+    payment = Payment("P1", eur("3.00"), "psp-1", "card", NOW)
+
+    decided = capture_payment(an_order(), payment, MACHINE)
+
+    assert "pending_payment" == decided.order.status
+    assert (PaymentCaptured(payment, eur("7.00")),) == decided.steps
+
+
+def test_paying_in_full_moves_the_order_along_pay() -> None:
+    payment = Payment("P1", eur("10.00"), "psp-1", "card", NOW)
+
+    decided = capture_payment(an_order(), payment, MACHINE)
+
+    assert "awaiting_shipment" == decided.order.status
+    assert (
+        PaymentCaptured(payment, eur("0.00")),
+        StatusChanged("pending_payment", "awaiting_shipment", "pay"),
+    ) == decided.steps
+
+
+def test_paying_in_full_reserves_first_when_nothing_is_reserved() -> None:
+    payment = Payment("P1", eur("10.00"), "psp-1", "card", NOW)
+
+    decided = capture_payment(an_order(stock_reserved=False), payment, MACHINE)
+
+    assert Reserve((StockMovement("MUG", "default", 2),)) == decided.steps[1]
+    assert decided.order.stock_reserved
+
+
+def test_paying_more_than_is_due_is_refused() -> None:
+    with pytest.raises(Overpayment):
+        capture_payment(an_order(), Payment("P1", eur("10.01"), "r", "", NOW), MACHINE)
+
+
+def test_paying_a_paid_order_is_an_invalid_transition() -> None:
+    with pytest.raises(InvalidTransition):
+        capture_payment(paid(), Payment("P2", eur("1.00"), "r", "", NOW), MACHINE)
+
+
+def test_an_order_with_nothing_to_pay_is_settled_along_pay() -> None:
+    free = an_order(lines=(LineItem("L1", "MUG", "Mug", 1, eur("0.00")),))
+
+    assert "awaiting_shipment" == settle_if_paid(free, MACHINE).order.status
+
+
+def test_an_order_with_money_due_is_not_settled() -> None:
+    assert Decision(an_order()) == settle_if_paid(an_order(), MACHINE)
+
+
+# -- refunds ----------------------------------------------------------------------------------
+
+
+def test_a_partial_refund_of_a_paid_order_keeps_its_status_and_stock() -> None:
+    refund = Refund("R1", eur("4.00"), "psp-r1", "damaged", NOW)
+
+    decided = record_refund(paid(), refund, MACHINE)
+
+    assert "awaiting_shipment" == decided.order.status
+    assert (RefundIssued(refund, eur("4.00")),) == decided.steps
+
+
+def test_refunding_everything_closes_the_order_and_releases_its_stock() -> None:
+    refund = Refund("R1", eur("10.00"), "psp-r1", "cancelled", NOW)
+
+    decided = record_refund(paid(), refund, MACHINE)
+
+    assert "closed" == decided.order.status
+    assert not decided.order.stock_reserved
+    assert Release() == decided.steps[-1]
+
+
+def test_refunding_more_than_was_paid_is_refused() -> None:
+    with pytest.raises(RefundExceedsPayment):
+        record_refund(paid(), Refund("R1", eur("10.01"), "r", "x", NOW), MACHINE)
+
+
+def test_refunding_part_of_a_partial_payment_is_refused_naming_the_amount() -> None:
+    partly = an_order(payments=(Payment("P1", eur("6.00"), "psp", "", NOW),))
+
+    with pytest.raises(ValidationError) as raised:
+        record_refund(partly, Refund("R1", eur("1.00"), "r", "x", NOW), MACHINE)
+
+    assert "amount" == raised.value.field
+
+
+# -- shipments and tracking -------------------------------------------------------------------
+
+
+def test_a_shipment_of_everything_ships_the_order_and_commits_its_stock() -> None:
+    label = ShipmentLabel("ups", "", "1Z1")
+    shipment = new_shipment("S1", [ShipmentLine("L1", 2)], label, NOW)
+
+    decided = add_shipment(paid(), shipment, MACHINE)
+
+    assert "shipped" == decided.order.status
+    assert (
+        StatusChanged("awaiting_shipment", "shipped", "ship"),
+        OrderShipped(shipment),
+        Commit((StockMovement("MUG", "default", 2),)),
+    ) == decided.steps
+
+
+def test_a_shipment_of_part_leaves_the_order_partially_shipped() -> None:
+    shipment = new_shipment("S1", [ShipmentLine("L1", 1)], ShipmentLabel("ups", "", "1Z1"), NOW)
+
+    assert "partially_shipped" == add_shipment(paid(), shipment, MACHINE).order.status
+
+
+def test_a_delivered_event_delivers_the_parcel_and_the_order() -> None:
+    at = NOW + timedelta(days=2)
+
+    decided = track(shipped(), event(TrackingStatus.DELIVERED, at), MACHINE)
+
+    assert "delivered" == decided.order.status
+    assert ShipmentDelivered("S1", at) in decided.steps
+    assert OrderDelivered(("S1",)) in decided.steps
+
+
+def test_the_same_tracking_event_twice_changes_nothing() -> None:
+    once = track(shipped(), event(TrackingStatus.IN_TRANSIT, NOW), MACHINE).order
+
+    assert Decision(once) == track(once, event(TrackingStatus.IN_TRANSIT, NOW), MACHINE)
+
+
+def test_a_late_in_transit_never_moves_a_delivered_parcel_back() -> None:
+    delivered = track(shipped(), event(TrackingStatus.DELIVERED, NOW, "e1"), MACHINE).order
+    late = event(TrackingStatus.IN_TRANSIT, NOW - timedelta(hours=1), "e2")
+
+    decided = track(delivered, late, MACHINE)
+
+    assert TrackingStatus.DELIVERED == decided.order.shipments[0].tracking_status
+    assert (TrackingUpdated("S1", late, TrackingStatus.DELIVERED, False),) == decided.steps
+
+
+def test_an_exception_records_it_and_tags_the_order_until_the_parcel_moves_on() -> None:
+    stuck = event(TrackingStatus.EXCEPTION, NOW, "e1")
+    held = track(shipped(), stuck, MACHINE)
+    moving = track(
+        held.order, event(TrackingStatus.IN_TRANSIT, NOW + timedelta(hours=1), "e2"), MACHINE
+    )
+
+    assert ShipmentException("S1", "ups", "1Z1", stuck) in held.steps
+    assert EXCEPTION_TAG in held.order.tags
+    assert TagRemoved(EXCEPTION_TAG) in moving.steps
+    assert EXCEPTION_TAG not in moving.order.tags
+
+
+def test_delivering_by_hand_marks_the_parcels_and_the_order_delivered() -> None:
+    decided = deliver_by_hand(shipped(), NOW, MACHINE)
+
+    assert "delivered" == decided.order.status
+    assert NOW == decided.order.shipments[0].delivered_at
+
+
+_STAGE = {
+    TrackingStatus.LABEL_CREATED: 0,
+    TrackingStatus.IN_TRANSIT: 1,
+    TrackingStatus.OUT_FOR_DELIVERY: 1,
+    TrackingStatus.EXCEPTION: 1,
+    TrackingStatus.DELIVERED: 2,
+    TrackingStatus.RETURNED_TO_SENDER: 2,
+}
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(TrackingStatus.ALL)), st.integers(0, 10_000)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_tracking_never_moves_a_parcel_back_whatever_order_events_arrive_in(
+    arrivals: list[tuple[str, int]],
+) -> None:
+    order = shipped()
+    for i, (status, minutes) in enumerate(arrivals):
+        before = order.shipments[0].tracking_status
+        update = event(status, NOW + timedelta(minutes=minutes), f"e{i}")
+        order = track(order, update, MACHINE).order
+        after = order.shipments[0].tracking_status
+        if before:  # a parcel starts untracked ('')
+            assert _STAGE[before] <= _STAGE[after]
+            assert _STAGE[before] < 2 or before == after
+        assert len(order.shipments[0].tracking) == i + 1
+
+
+# -- tags and returns -------------------------------------------------------------------------
+
+
+def test_tagging_twice_records_the_tag_once() -> None:
+    once = tag(an_order(), "vip", present=True)
+
+    assert (TagAdded("vip"),) == once.steps
+    assert Decision(once.order) == tag(once.order, "vip", present=True)
+
+
+def test_a_return_before_full_payment_is_refused() -> None:
+    ret = Return("RT1", "refund", (ReturnLine("L1", 1),), "requested", NOW, "lin")
+
+    with pytest.raises(ReturnNotAllowed):
+        check_return_request(an_order(), ret, ReturnPolicy(), NOW, one_step=False)
+
+
+def test_a_return_of_goods_not_yet_delivered_is_refused() -> None:
+    ret = Return("RT1", "refund", (ReturnLine("L1", 1),), "requested", NOW, "lin")
+
+    with pytest.raises(ReturnNotAllowed):
+        check_return_request(shipped(), ret, ReturnPolicy(), NOW, one_step=False)
