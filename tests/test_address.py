@@ -19,6 +19,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from orderkit._extras import install_hint
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.address import (
     ADDRESS_REVIEW_TAG,
@@ -508,7 +509,7 @@ def test_without_the_extra_a_validator_that_requires_it_says_what_to_install() -
         """,
         without_extra=True,
     )
-    assert out.endswith("install it with: pip install 'orderkit[address]'")
+    assert out.endswith(install_hint("address"))
 
 
 def test_validating_and_formatting_with_the_extra_needs_no_network() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -20,7 +21,13 @@ import attrs
 
 from orderkit.address import ADDRESS_REVIEW_TAG, Suspicion
 from orderkit.aftersales import ReturnPolicy, return_machine
-from orderkit.clock import SystemClock, UlidGenerator, describe_duration, require_utc
+from orderkit.clock import (
+    SystemClock,
+    UlidGenerator,
+    describe_duration,
+    require_duration,
+    require_utc,
+)
 from orderkit.edits import EditPolicy, apply_edit
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -67,6 +74,7 @@ from orderkit.events import (
 from orderkit.inventory import ReservationPolicy, StockLevel, aggregate, integrity_problems
 from orderkit.lifecycle import COMMAND_EVENTS, OrderEvent, default_order_machine
 from orderkit.money import Money
+from orderkit.normalize import check_tag, locale_identifier
 from orderkit.order import (
     ChangeAddress,
     EditOp,
@@ -132,6 +140,11 @@ class OrderNumbering:
     def format(self, value: int, at: datetime) -> str:
         middle = f"-{at.year}" if self.yearly else ""
         return f"{self.prefix}{middle}-{value:0{self.width}d}"
+
+    def looks_like(self, ref: str) -> bool:
+        """Whether ``ref`` has the shape of a number this numbering hands out."""
+        middle = r"-\d{4}" if self.yearly else ""
+        return re.fullmatch(rf"{re.escape(self.prefix)}{middle}-\d+", ref) is not None
 
 
 class _Tx:
@@ -264,7 +277,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     def _load(self, uow: UnitOfWork, order_id: str, *, for_update: bool = False) -> Order:
         order = uow.orders.get(order_id, for_update=for_update)
         if order is None:
-            raise OrderNotFound(order_id)
+            raise OrderNotFound(order_id, looks_like_number=self.numbering.looks_like(order_id))
         return order
 
     def _fire(self, tx: _Tx, before: Order, proposed: Order, event: str) -> Order:
@@ -445,6 +458,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             IdempotencyConflict: the key was used for a different request.
         """
         currency = validate_draft(draft)
+        draft = attrs.evolve(draft, locale=locale_identifier("locale", draft.locale))
         request = draft
         draft, suspicions = self._check_addresses(draft)
 
@@ -720,7 +734,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         Raises:
             ValidationError: ``older_than`` is negative or ``limit`` below 1.
         """
-        reason = f"unpaid after {describe_duration(older_than)}"
+        reason = f"unpaid after {describe_duration(require_duration('older_than', older_than))}"
 
         def expire(order_id: str) -> Order | None:
             try:
@@ -762,8 +776,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         """Page through the orders in the initial status placed more than ``older_than`` ago,
         newest first, and ``act`` on each ``wanted`` one (each in its own unit of work) until
         ``limit`` of them were acted on (``act`` returns None for one it left alone)."""
-        if older_than < timedelta(0):
-            raise ValidationError("older_than", "must not be negative")
+        require_duration("older_than", older_than)
         _whole_positive("limit", limit)
         query = OrderQuery(
             status=self.machine.initial, placed_to=self._now() - older_than, limit=100
@@ -1023,9 +1036,10 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     # -- tags and notes ---------------------------------------------------------------------
 
     def add_tag(self, order_id: str, tag: str, *, actor: str, reason: str = "") -> Order:
-        """Tag an order (``urgent``, ``vip``, …). Adding a tag it has changes nothing."""
-        if not isinstance(tag, str) or not tag.strip():
-            raise ValidationError("tag", "must be a non-empty string")
+        """Tag an order (``urgent``, ``vip``, …). Adding a tag it has changes nothing.
+
+        Tags are kept normalized: ``VIP`` and `` vip `` are the tag ``vip``."""
+        tag = check_tag("tag", tag)
 
         def change(tx: _Tx, order: Order) -> Order:
             if tag in order.tags:
@@ -1036,7 +1050,9 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         return self._mutate(order_id, actor, reason, change)
 
     def remove_tag(self, order_id: str, tag: str, *, actor: str, reason: str = "") -> Order:
-        """Remove a tag; removing one the order does not have changes nothing."""
+        """Remove a tag (compared normalized); removing one the order does not have changes
+        nothing."""
+        tag = check_tag("tag", tag)
 
         def change(tx: _Tx, order: Order) -> Order:
             if tag not in order.tags:
@@ -1143,8 +1159,14 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         return order
 
     def find(self, query: OrderQuery | None = None, **filters: Any) -> Page:
-        """Orders matching a query (or keyword filters of :class:`OrderQuery`), newest first."""
-        query = attrs.evolve(query or OrderQuery(), **filters)
+        """Orders matching a query (or keyword filters of :class:`OrderQuery`), newest first.
+
+        Raises:
+            ValidationError: naming the filter: one that does not exist, a value of the wrong
+                type, or a status the shop's status machine does not have.
+        """
+        query = (query or OrderQuery()).refine(**filters)
+        query.require_statuses(self.machine.states)
         with self.storage.reader() as uow:
             return uow.orders.find(query)
 

@@ -15,6 +15,7 @@ import attrs
 
 from orderkit.errors import ValidationError
 from orderkit.money import Money
+from orderkit.tracking_numbers import normalize_tracking_number
 
 __all__ = [
     "Parcel",
@@ -74,7 +75,7 @@ class ShipmentLabel:
 
     carrier: str
     service: str
-    tracking_number: str
+    tracking_number: str = attrs.field(converter=normalize_tracking_number)
     label_ref: str = ""
     tracking_url: str = ""
 
@@ -89,7 +90,7 @@ class TrackingEvent:
 
     event_id: str
     carrier: str
-    tracking_number: str
+    tracking_number: str = attrs.field(converter=normalize_tracking_number)
     status: str
     at: datetime
     location: str = ""

@@ -6,13 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from orderkit.clock import require_utc
-from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
+from orderkit.errors import (
+    InvalidStockAdjustment,
+    LeaseLost,
+    OutOfStock,
+    UnknownSku,
+    ValidationError,
+)
 from orderkit.events import StockMovement
+from orderkit.inventory import StockLevel
 from orderkit.outbox import OutboxEntry, OutboxQuery, OutboxStatus
-from orderkit.ports import OrderQuery
+from orderkit.ports import MAX_PAGE, OrderQuery
 from orderkit.serialization import dumps
-
-MAX_PAGE = 1000
 
 
 def check_limit(limit: int) -> None:
@@ -127,6 +132,14 @@ def check_movements(items: Sequence[StockMovement]) -> None:
         qty = item.quantity
         if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
             raise ValidationError(f"items[{i}].quantity", "must be a whole number of at least 1")
+
+
+def shortage(item: StockMovement, level: StockLevel | None) -> OutOfStock:
+    """The error for a reservation ``level`` cannot cover: :class:`UnknownSku` when there is
+    no stock record at all (a mistyped or never received SKU), else :class:`OutOfStock`."""
+    if level is None:
+        return UnknownSku(item.sku, item.location, item.quantity)
+    return OutOfStock(item.sku, item.location, item.quantity, level.available)
 
 
 def over_release(order_id: str, item: StockMovement, held: int, verb: str) -> ValidationError:
