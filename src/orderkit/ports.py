@@ -229,11 +229,14 @@ class OrderRepository(Protocol):
         ...
 
     def find(self, query: OrderQuery) -> Page:
-        """Orders matching every filter of ``query``, newest first, one page at a time.
+        """Orders matching every filter of ``query``, newest first, one page at a time; with
+        ``query.with_total``, the page's ``total`` counts every match, all pages together.
+
+        ``query`` checked its own filters when it was made; an adapter applies them as given
+        (a status, channel or tag filter matches any of its values).
 
         Raises:
-            ValidationError: the cursor is malformed, the limit is not in 1..1000, or
-                ``placed_from`` / ``placed_to`` is a naive datetime.
+            ValidationError: the cursor is malformed (not one a previous page handed out).
         """
         ...
 

@@ -732,7 +732,8 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         Returns the orders expired (at most ``limit``). Run it from a scheduler.
 
         Raises:
-            ValidationError: ``older_than`` is negative or ``limit`` below 1.
+            ValidationError: ``older_than`` is not a ``timedelta`` or is negative, or ``limit``
+                is below 1.
         """
         reason = f"unpaid after {describe_duration(require_duration('older_than', older_than))}"
 
@@ -757,7 +758,8 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         :meth:`expire_unpaid` closes what stays unpaid longer.
 
         Raises:
-            ValidationError: ``older_than`` is negative or ``limit`` below 1.
+            ValidationError: ``older_than`` is not a ``timedelta`` or is negative, or ``limit``
+                is below 1.
         """
         return self._scan_unpaid(
             older_than,
