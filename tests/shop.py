@@ -22,9 +22,10 @@ from orderkit.domain.order import (
     AdjustmentKind,
     Customer,
     LineDraft,
+    Order,
     OrderDraft,
 )
-from orderkit.ports import Storage
+from orderkit.ports import OrderQuery, Storage
 from orderkit.service import OrderService
 
 START = datetime(2026, 5, 1, 9, 0, tzinfo=timezone.utc)
@@ -90,3 +91,26 @@ def paid(svc: OrderService, *lines: tuple[str, int], **money: str) -> str:
     order = svc.place(draft(*lines, **money))
     svc.pay(order.id, order.total, reference=f"psp-{order.id}")
     return order.id
+
+
+def as_stored_before_schema_4(schema: str = "") -> list[str]:
+    """SQL making the index rows of :func:`orderkit.testing.storage.rich_order` (tags gift and
+    vip, tracking number SF1234567890) look as an orderkit before schema 4 wrote them."""
+    table = f"{schema}." if schema else ""
+    return [
+        f"UPDATE {table}orderkit_schema SET version = 3",
+        f"UPDATE {table}orderkit_order_tags SET tag = ' VIP' WHERE tag = 'vip'",
+        f"UPDATE {table}orderkit_shipments SET tracking_number = 'sf 1234567890'",
+    ]
+
+
+def found_by_tag_and_tracking(storage: Storage) -> tuple[list[str], Order | None]:
+    """The ids of the orders tagged vip, and the order shipped as SF1234567890 with sf."""
+    try:
+        with storage.reader() as uow:
+            return (
+                [o.id for o in uow.orders.find(OrderQuery(tag="vip")).items],
+                uow.orders.find_by_tracking("sf", "SF1234567890"),
+            )
+    finally:
+        storage.close()

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from orderkit._extras import install_hint
 from orderkit.adapters.address import POSTAL_CODES, AddressPolicy, AddressValidator
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.clock import FixedClock
@@ -503,7 +504,7 @@ def test_without_the_extra_a_validator_that_requires_it_says_what_to_install() -
         """,
         without_extra=True,
     )
-    assert out.endswith("install it with: pip install 'orderkit[address]'")
+    assert out.endswith(install_hint("address"))
 
 
 def test_validating_and_formatting_with_the_extra_needs_no_network() -> None:

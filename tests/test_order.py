@@ -74,6 +74,20 @@ REFUSALS = {
     "an empty channel": (with_(channel=""), "channel"),
     "a blank tag": (with_(tags=["gift", " "]), "tags[0]"),
     "an empty group": (with_(group=""), "group"),
+    "a locale that is a language's name": (with_(locale="chinese"), "locale"),
+    "a locale with a territory Babel does not know": (with_(locale="zh_CM"), "locale"),
+    "an email without an @": (
+        with_(customer=Customer("c-1", "Lin Wei", email="lin.example.com")),
+        "customer.email",
+    ),
+    "an email with a space": (
+        with_(customer=Customer("c-1", "Lin Wei", email="lin wei@example.com")),
+        "customer.email",
+    ),
+    "an email whose domain has no dot": (
+        with_(customer=Customer("c-1", "Lin Wei", email="lin@localhost")),
+        "customer.email",
+    ),
     "a first price that is not Money": (
         with_line(0, unit_price=Decimal("7.25")),
         "lines[0].unit_price",

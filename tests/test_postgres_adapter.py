@@ -25,6 +25,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+import shop
 from orderkit.adapters._sql import SqlUnitOfWork
 from orderkit.adapters.postgres import MIGRATIONS, PostgresDialect, PostgresStorage, _redact
 from orderkit.domain.events import NewEvent, StockReceived
@@ -41,6 +42,7 @@ from orderkit.errors import (
 )
 from orderkit.ports import IdempotencyRecord
 from orderkit.service import OrderService
+from orderkit.testing.storage import rich_order
 
 pytestmark = pytest.mark.postgres
 
@@ -728,3 +730,19 @@ def test_importing_orderkit_does_not_load_psycopg_even_when_installed() -> None:
 
     assert 0 == result.returncode, result.stderr
     assert "False" == result.stdout.strip()
+
+
+def test_upgrading_a_schema_normalizes_the_tags_and_tracking_numbers_it_indexes(
+    postgres_dsn: str, storage: PostgresStorage
+) -> None:
+    order = rich_order()
+    with storage.unit_of_work() as uow:
+        uow.orders.add(order)
+        uow.commit()
+    storage.close()
+    with admin(postgres_dsn) as conn:
+        for statement in shop.as_stored_before_schema_4(storage.schema):
+            conn.execute(statement)
+
+    upgraded = PostgresStorage(postgres_dsn, schema=storage.schema)
+    assert ([order.id], order) == shop.found_by_tag_and_tracking(upgraded)

@@ -40,6 +40,7 @@ from orderkit.serialization import (
     payload_from_json,
     payload_to_json,
 )
+from orderkit.testing.storage import rich_order
 from strategies import (
     EVENT_PAYLOADS,
     adjustments,
@@ -162,3 +163,19 @@ def test_importing_an_exported_event_of_an_unknown_type_raises_validation_error(
 
     with pytest.raises(ValidationError, match="'TagVanished'"):
         event_from_dict({**exported, "type": "TagVanished"})
+
+
+def test_an_order_stored_before_normalization_reads_back_with_its_tags_and_numbers_normalized() -> (
+    None
+):
+    stored = (
+        order_to_json(rich_order())
+        .replace('"tags":["gift","vip"]', '"tags":["Gift","VIP"," vip "]')
+        .replace('"tracking_number":"SF1234567890"', '"tracking_number":"sf 1234567890"')
+    )
+    assert '"VIP"' in stored
+    assert '"sf 1234567890"' in stored
+
+    order = order_from_json(stored)
+
+    assert (("gift", "vip"), "SF1234567890") == (order.tags, order.shipments[0].tracking_number)

@@ -19,6 +19,7 @@ from orderkit import (
     Money,
     Order,
     OrderDraft,
+    OrderNotFound,
     OrderService,
     ValidationError,
 )
@@ -113,6 +114,15 @@ BAD_CALLS: dict[str, tuple[Command, str]] = {
         lambda s, o: s.expire_unpaid(older_than=timedelta(minutes=-1)),
         "older_than",
     ),
+    "expiring with an age that is a bare number": (
+        lambda s, o: s.expire_unpaid(older_than=24),  # type: ignore[arg-type]
+        "older_than",
+    ),
+    "reminding with an age that is a bare number": (
+        lambda s, o: s.remind_unpaid(older_than=24),  # type: ignore[arg-type]
+        "older_than",
+    ),
+    "removing an empty tag": (lambda s, o: s.remove_tag(o.id, "", actor="cs"), "tag"),
 }
 
 
@@ -172,3 +182,58 @@ def test_removing_a_tag_the_order_does_not_have_changes_nothing(
     service.remove_tag(order.id, "vip", actor="cs")
 
     assert before == state(service, order)
+
+
+def test_an_age_that_is_a_bare_number_is_refused_asking_for_a_timedelta(
+    service: OrderService,
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        service.expire_unpaid(older_than=24)  # type: ignore[arg-type]
+
+    assert "older_than: must be a datetime.timedelta such as timedelta(hours=24), not 24" == str(
+        raised.value
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("zh-hant-tw", "zh_Hant_TW"),
+        ("zh_TW", "zh_TW"),
+        ("en-US", "en_US"),
+        ("ja", "ja"),
+        ("DE_de", "de_DE"),
+    ],
+)
+def test_an_order_keeps_the_locale_babel_makes_of_its_draft_locale(
+    service: OrderService, given: str, stored: str
+) -> None:
+    draft = OrderDraft(
+        customer=Customer("c-1", "Lin Wei"),
+        shipping_address=Address("Lin Wei", "1 West Lake Road", "Hangzhou", "CN"),
+        lines=[LineDraft("MUG", "Mug", 1, usd("12.50"))],
+        locale=given,
+    )
+
+    assert stored == service.place(draft, actor="web").locale
+
+
+def test_getting_an_order_by_its_number_as_if_it_were_an_id_points_to_get_by_number(
+    service: OrderService, order: Order
+) -> None:
+    with pytest.raises(OrderNotFound) as raised:
+        service.get(order.number)
+
+    assert (
+        f"no order {order.number!r}; it looks like an order number: look it up with "
+        "get_by_number" == str(raised.value)
+    )
+
+
+def test_getting_an_unknown_id_says_to_check_the_id_or_number(service: OrderService) -> None:
+    with pytest.raises(OrderNotFound) as raised:
+        service.get("01JD0000000000000000000000")
+
+    assert "no order '01JD0000000000000000000000'; check the order id or number" == str(
+        raised.value
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import shop
 from orderkit import (
     ConcurrencyConflict,
     OrderService,
@@ -23,6 +24,7 @@ from orderkit import (
     ValidationError,
 )
 from orderkit.adapters.sqlite import MIGRATIONS, SQLiteDialect, SQLiteStorage
+from orderkit.testing.storage import rich_order
 
 
 @pytest.fixture
@@ -262,3 +264,32 @@ def test_an_sqlite_without_returning_is_refused_naming_its_version() -> None:
     require_sqlite((3, 35, 0))
     with pytest.raises(StorageError, match=r"SQLite 3\.35\.0 or newer .* links SQLite 3\.34\.1"):
         require_sqlite((3, 34, 1))
+
+
+def test_a_path_in_a_folder_that_does_not_exist_is_refused_and_nothing_is_created(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        SQLiteStorage(tmp_path / "shpo" / "shop.sqlite3")
+    assert ("path", []) == (info.value.field, list(tmp_path.iterdir()))
+
+
+def test_a_missing_folder_is_created_when_the_host_asks_for_it(tmp_path: Path) -> None:
+    SQLiteStorage(tmp_path / "data" / "shop.sqlite3", create_dirs=True).close()
+    assert (tmp_path / "data" / "shop.sqlite3").is_file()
+
+
+def test_upgrading_a_file_normalizes_the_tags_and_tracking_numbers_it_indexes(
+    path: Path,
+) -> None:
+    order = rich_order()
+    storage = SQLiteStorage(path)
+    with storage.unit_of_work() as uow:
+        uow.orders.add(order)
+        uow.commit()
+    storage.close()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for statement in shop.as_stored_before_schema_4():
+            conn.execute(statement)
+
+    assert ([order.id], order) == shop.found_by_tag_and_tracking(SQLiteStorage(path))

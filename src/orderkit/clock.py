@@ -24,6 +24,22 @@ def require_utc(field: str, value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def require_duration(field: str, value: timedelta) -> timedelta:
+    """Return ``value`` if it is a ``timedelta`` of zero or more.
+
+    Raises:
+        ValidationError: it is a number or anything else (say ``timedelta(hours=24)``, since
+            a bare number has no unit), or it is negative.
+    """
+    if not isinstance(value, timedelta):
+        raise ValidationError(
+            field, f"must be a datetime.timedelta such as timedelta(hours=24), not {value!r}"
+        )
+    if value < timedelta(0):
+        raise ValidationError(field, "must not be negative")
+    return value
+
+
 def describe_duration(value: timedelta) -> str:
     """A duration as people write it in a log: ``7 days``, ``36 hours``, ``90 minutes``.
 

@@ -26,6 +26,7 @@ do not know orderkit.
     │   └── GuardRefused                      … because a named guard said no
     ├── MachineDefinitionError (ValueError)   a status machine that cannot be built
     ├── OutOfStock                            not enough available stock to reserve
+    │   └── UnknownSku                        … because the SKU has no stock record at all
     ├── PaymentError
     │   ├── Overpayment
     │   ├── RefundExceedsPayment
@@ -109,6 +110,7 @@ __all__ = [
     "TemplateSyntaxInvalid",
     "TransientStorageError",
     "UnknownCurrency",
+    "UnknownSku",
     "UnsafeSubject",
     "ValidationError",
     "WebhookVerificationError",
@@ -201,8 +203,13 @@ class NotFound(OrderkitError, LookupError):
 class OrderNotFound(NotFound):
     code = "order_not_found"
 
-    def __init__(self, ref: str) -> None:
-        super().__init__(f"no order {ref!r}; check the order id or number")
+    def __init__(self, ref: str, *, looks_like_number: bool = False) -> None:
+        hint = (
+            "it looks like an order number: look it up with get_by_number"
+            if looks_like_number
+            else "check the order id or number"
+        )
+        super().__init__(f"no order {ref!r}; {hint}")
         self.ref = ref
 
 
@@ -304,15 +311,37 @@ class OutOfStock(OrderkitError):
 
     code = "out_of_stock"
 
-    def __init__(self, sku: str, location: str, requested: int, available: int) -> None:
+    def __init__(
+        self, sku: str, location: str, requested: int, available: int, *, detail: str = ""
+    ) -> None:
         super().__init__(
-            f"SKU {sku!r} at {location!r}: {requested} requested but only {available} "
+            detail
+            or f"SKU {sku!r} at {location!r}: {requested} requested but only {available} "
             "available; lower the quantity or receive more stock"
         )
         self.sku = sku
         self.location = location
         self.requested = requested
         self.available = available
+
+
+class UnknownSku(OutOfStock):
+    """The SKU has no stock record at the location: never received, or mistyped.
+
+    An :class:`OutOfStock` too (with nothing available), so handlers of that keep working.
+    """
+
+    code = "unknown_sku"
+
+    def __init__(self, sku: str, location: str, requested: int) -> None:
+        super().__init__(
+            sku,
+            location,
+            requested,
+            0,
+            detail=f"SKU {sku!r} has no stock record at {location!r}: check the SKU, or "
+            "receive stock for it first (OrderService.receive_stock)",
+        )
 
 
 class PaymentError(OrderkitError):

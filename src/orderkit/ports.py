@@ -12,22 +12,28 @@ visible to other units of work until :meth:`UnitOfWork.commit`. Leaving the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
+from orderkit.clock import require_utc
 from orderkit.domain.address import AddressReport
 from orderkit.domain.events import NewEvent, RecordedEvent
 from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.domain.money import Money
+from orderkit.domain.normalize import normalize_tag
 from orderkit.domain.order import Address, Order
 from orderkit.domain.receipt import PersonalizationBlock, Receipt
 from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
+from orderkit.errors import ValidationError
 from orderkit.notify.message import Message
 from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxPage, OutboxQuery
+
+MAX_PAGE = 1000
+"""The most items one page of a ``find`` may ask for."""
 
 __all__ = [
     "AddressChecker",
@@ -65,29 +71,127 @@ class IdGenerator(Protocol):
         ...
 
 
+def _values(field: str, value: object) -> frozenset[str] | None:
+    """One value or several (any iterable but a mapping) as a frozenset; None for any."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        values: tuple[object, ...] = (value,)
+    elif isinstance(value, Iterable) and not isinstance(value, (Mapping, bytes)):
+        values = tuple(value)
+        if not values:
+            raise ValidationError(field, "give at least one value, or None to match any")
+    else:
+        values = (value,)
+    for item in values:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(
+                field, f"must be a non-empty string or several of them, not {item!r}"
+            )
+    return frozenset(str(item) for item in values)
+
+
+def _statuses(value: str | Iterable[str] | None) -> frozenset[str] | None:
+    return _values("status", value)
+
+
+def _channels(value: str | Iterable[str] | None) -> frozenset[str] | None:
+    return _values("channel", value)
+
+
+def _query_tags(value: str | Iterable[str] | None) -> frozenset[str] | None:
+    tags = _values("tag", value)
+    return None if tags is None else frozenset(normalize_tag(tag) for tag in tags)
+
+
+def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
+
+
+def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
+    if value is not None:
+        require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
+
+
+def _limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
+        raise ValidationError("limit", f"must be a whole number between 1 and {MAX_PAGE}")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, f"must be True or False, not {value!r}")
+
+
 @attrs.frozen
 class OrderQuery:
     """Filters for :meth:`OrderRepository.find`; every filter given must match.
 
-    ``placed_from`` is inclusive and ``placed_to`` exclusive. Results are newest first;
-    pass a page's ``next_cursor`` back as ``cursor`` for the next page.
+    ``status``, ``channel`` and ``tag`` take one value or several (any iterable of strings);
+    an order matches when it has any of them. Tags are compared normalized (see
+    :func:`orderkit.domain.normalize.normalize_tag`). ``placed_from`` is inclusive and
+    ``placed_to`` exclusive. Results are newest first; pass a page's ``next_cursor`` back as
+    ``cursor`` for the next page. With ``with_total``, the page also counts every matching
+    order (:attr:`Page.total`), for showing "41 orders" above a paged list.
+
+    A query checks itself when it is made, so every adapter is handed a well-formed one.
+    Whether each status is one the shop's status machine has is checked by
+    :meth:`orderkit.OrderService.find`, which knows the machine.
+
+    Raises:
+        ValidationError: naming the filter: a value that is not a non-empty string (an
+            integer customer id, say), an empty list of values, a naive datetime, a limit
+            outside 1..1000.
     """
 
-    customer_id: str | None = None
-    status: str | None = None
-    channel: str | None = None
-    tag: str | None = None
-    group: str | None = None
-    placed_from: datetime | None = None
-    placed_to: datetime | None = None
-    limit: int = 50
-    cursor: str | None = None
+    customer_id: str | None = attrs.field(default=None, validator=_text)
+    status: frozenset[str] | None = attrs.field(default=None, converter=_statuses)
+    channel: frozenset[str] | None = attrs.field(default=None, converter=_channels)
+    tag: frozenset[str] | None = attrs.field(default=None, converter=_query_tags)
+    group: str | None = attrs.field(default=None, validator=_text)
+    placed_from: datetime | None = attrs.field(default=None, validator=_moment)
+    placed_to: datetime | None = attrs.field(default=None, validator=_moment)
+    limit: int = attrs.field(default=50, validator=_limit)
+    cursor: str | None = attrs.field(default=None, validator=_text)
+    with_total: bool = attrs.field(default=False, validator=_flag)
+
+    def refine(self, **filters: Any) -> OrderQuery:
+        """This query with ``filters`` (keyword names of its fields) replaced.
+
+        Raises:
+            ValidationError: a name that is not a filter (``field`` is the name), or a value
+                the filter refuses.
+        """
+        names = attrs.fields_dict(OrderQuery)
+        for name in filters:
+            if name not in names:
+                raise ValidationError(name, f"is not a query filter; filters: {', '.join(names)}")
+        return attrs.evolve(self, **filters)
+
+    def require_statuses(self, known: Collection[str]) -> None:
+        """Refuse a status that is not in ``known`` (the states of the shop's machine).
+
+        Raises:
+            ValidationError: ``field`` is ``status``; the message lists the known states.
+        """
+        unknown = sorted((self.status or frozenset()) - set(known))
+        if unknown:
+            raise ValidationError(
+                "status",
+                f"{', '.join(map(repr, unknown))} is not a status of this shop; statuses: "
+                + ", ".join(known),
+            )
 
 
 @attrs.frozen
 class Page:
+    """One page of orders. ``total`` counts every order matching the query, all pages
+    together, when the query asked ``with_total``; it is None otherwise."""
+
     items: tuple[Order, ...]
     next_cursor: str | None
+    total: int | None = None
 
 
 @attrs.frozen
@@ -127,11 +231,14 @@ class OrderRepository(Protocol):
         ...
 
     def find(self, query: OrderQuery) -> Page:
-        """Orders matching every filter of ``query``, newest first, one page at a time.
+        """Orders matching every filter of ``query``, newest first, one page at a time; with
+        ``query.with_total``, the page's ``total`` counts every match, all pages together.
+
+        ``query`` checked its own filters when it was made; an adapter applies them as given
+        (a status, channel or tag filter matches any of its values).
 
         Raises:
-            ValidationError: the cursor is malformed, the limit is not in 1..1000, or
-                ``placed_from`` / ``placed_to`` is a naive datetime.
+            ValidationError: the cursor is malformed (not one a previous page handed out).
         """
         ...
 

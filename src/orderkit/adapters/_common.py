@@ -7,13 +7,17 @@ from datetime import datetime
 
 from orderkit.clock import require_utc
 from orderkit.domain.checks import is_whole, require_whole
-from orderkit.domain.inventory import StockMovement
-from orderkit.errors import InvalidStockAdjustment, LeaseLost, ValidationError
+from orderkit.domain.inventory import StockLevel, StockMovement
+from orderkit.errors import (
+    InvalidStockAdjustment,
+    LeaseLost,
+    OutOfStock,
+    UnknownSku,
+    ValidationError,
+)
 from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
-from orderkit.ports import OrderQuery
+from orderkit.ports import MAX_PAGE, OrderQuery
 from orderkit.serialization import dumps
-
-MAX_PAGE = 1000
 
 
 def check_limit(limit: int) -> None:
@@ -126,6 +130,14 @@ def encode_cursor(created_at: datetime, order_id: str) -> str:
 def check_movements(items: Sequence[StockMovement]) -> None:
     for i, item in enumerate(items):
         require_whole(f"items[{i}].quantity", item.quantity)
+
+
+def shortage(item: StockMovement, level: StockLevel | None) -> OutOfStock:
+    """The error for a reservation ``level`` cannot cover: :class:`UnknownSku` when there is
+    no stock record at all (a mistyped or never received SKU), else :class:`OutOfStock`."""
+    if level is None:
+        return UnknownSku(item.sku, item.location, item.quantity)
+    return OutOfStock(item.sku, item.location, item.quantity, level.available)
 
 
 def over_release(order_id: str, item: StockMovement, held: int, verb: str) -> ValidationError:

@@ -23,6 +23,7 @@ from orderkit.adapters._common import (
     check_query,
     encode_cursor,
     over_release,
+    shortage,
 )
 from orderkit.domain.events import NewEvent, RecordedEvent
 from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
@@ -32,7 +33,6 @@ from orderkit.errors import (
     OrderkitError,
     OutboxEntryNotFound,
     OutboxStateError,
-    OutOfStock,
     StorageError,
 )
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
@@ -143,6 +143,11 @@ class SqlUnitOfWork:
         return self._dialect.to_db_time(value)
 
 
+def _marks(values: Sequence[object]) -> str:
+    """One placeholder per value, for ``IN (…)``."""
+    return ", ".join("?" for _ in values)
+
+
 class _Where:
     """The filters of a paged query, and the keyset paging both ``find`` s share.
 
@@ -163,6 +168,22 @@ class _Where:
     def equal(self, column: str, value: str | None) -> None:
         if value is not None:
             self.add(f"{column} = ?", value)
+
+    def any_of(self, column: str, values: frozenset[str] | None) -> None:
+        """Match any of ``values`` (sorted, so equal queries make equal statements)."""
+        if values is not None:
+            ordered = sorted(values)
+            self.add(f"{column} IN ({_marks(ordered)})", *ordered)
+
+    def _where(self) -> str:
+        return f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+    def count(self, table: str) -> int:
+        """How many rows of ``table`` match the filters added so far, cursor aside."""
+        row = self._uow.execute(
+            f"SELECT COUNT(*) FROM {table}{self._where()}", self.params
+        ).fetchone()
+        return int(row[0])
 
     def window(self, column: str, start: datetime | None, end: datetime | None) -> None:
         """``start`` inclusive, ``end`` exclusive."""
@@ -191,10 +212,10 @@ class _Where:
                 when,
                 after[1],
             )
-        clause = f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
         direction = " DESC" if newest_first else ""
+        order = f"ORDER BY {time_column}{direction}, {id_column}{direction}"
         rows = self._uow.execute(
-            f"{select}{clause} ORDER BY {time_column}{direction}, {id_column}{direction} LIMIT ?",
+            f"{select}{self._where()} {order} LIMIT ?",
             (*self.params, limit + 1),
         ).fetchall()
         return rows[:limit], len(rows) > limit
@@ -303,16 +324,18 @@ class _Orders(_Repo):
         after = check_query(query)
         where = _Where(u)
         where.equal("o.customer_id", query.customer_id)
-        where.equal("o.status", query.status)
-        where.equal("o.channel", query.channel)
+        where.any_of("o.status", query.status)
+        where.any_of("o.channel", query.channel)
         where.equal("o.group_key", query.group)
         if query.tag is not None:
+            tags = sorted(query.tag)
             where.add(
                 "EXISTS (SELECT 1 FROM orderkit_order_tags t "
-                "WHERE t.order_id = o.id AND t.tag = ?)",
-                query.tag,
+                f"WHERE t.order_id = o.id AND t.tag IN ({_marks(tags)}))",
+                *tags,
             )
         where.window("o.created_at", query.placed_from, query.placed_to)
+        total = where.count("orderkit_orders o") if query.with_total else None
         rows, more = where.page(
             "SELECT o.data FROM orderkit_orders o",
             ("o.created_at", "o.id"),
@@ -322,7 +345,7 @@ class _Orders(_Repo):
         )
         items = tuple(order_from_json(r[0]) for r in rows)
         cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-        return Page(items, cursor)
+        return Page(items, cursor, total)
 
 
 _LEVEL_COLUMNS = "sku, location, on_hand, reserved, low_stock_threshold"
@@ -401,9 +424,7 @@ class _Stock(_Repo):
             # RETURNING saves a read after the write: a round trip on a server database.
             row = u.execute(f"{_RESERVE} RETURNING {_LEVEL_COLUMNS}", params, write=True).fetchone()
             if row is None:
-                level = self.get(item.sku, item.location)
-                available = level.available if level else 0
-                raise OutOfStock(item.sku, item.location, item.quantity, available)
+                raise shortage(item, self.get(item.sku, item.location))
             u.execute(
                 "INSERT INTO orderkit_reservations (order_id, sku, location, quantity) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (order_id, sku, location) "

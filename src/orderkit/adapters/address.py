@@ -59,6 +59,7 @@ from typing import Any
 import attrs
 import babel
 
+from orderkit._extras import install_hint
 from orderkit.domain.address import AddressReport, Suspicion
 from orderkit.domain.order import Address
 from orderkit.errors import AddressInvalid, AddressProblem
@@ -168,7 +169,7 @@ _TEXT_FIELDS = (
     "country",
     "phone",
 )
-_INSTALL_HINT = "install it with: pip install 'orderkit[address]'"
+_INSTALL_HINT = install_hint("address")
 
 
 @attrs.frozen

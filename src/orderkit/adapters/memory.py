@@ -26,6 +26,7 @@ from orderkit.adapters._common import (
     check_query,
     encode_cursor,
     over_release,
+    shortage,
 )
 from orderkit.domain.events import NewEvent, RecordedEvent
 from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
@@ -34,7 +35,6 @@ from orderkit.errors import (
     ConcurrencyConflict,
     OutboxEntryNotFound,
     OutboxStateError,
-    OutOfStock,
     StorageError,
 )
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
@@ -106,26 +106,26 @@ class _Orders(_Repo):
         self._uow._check_open()
         after = check_query(query)
         q = query
+        matching = [
+            o
+            for o in self._s.orders.values()
+            if (q.customer_id is None or o.customer.id == q.customer_id)
+            and (q.status is None or o.status in q.status)
+            and (q.channel is None or o.channel in q.channel)
+            and (q.tag is None or not q.tag.isdisjoint(o.tags))
+            and (q.group is None or o.group == q.group)
+            and (q.placed_from is None or o.created_at >= q.placed_from)
+            and (q.placed_to is None or o.created_at < q.placed_to)
+        ]
         rows = sorted(
-            (
-                o
-                for o in self._s.orders.values()
-                if (q.customer_id is None or o.customer.id == q.customer_id)
-                and (q.status is None or o.status == q.status)
-                and (q.channel is None or o.channel == q.channel)
-                and (q.tag is None or q.tag in o.tags)
-                and (q.group is None or o.group == q.group)
-                and (q.placed_from is None or o.created_at >= q.placed_from)
-                and (q.placed_to is None or o.created_at < q.placed_to)
-                and (after is None or (o.created_at, o.id) < after)
-            ),
+            (o for o in matching if after is None or (o.created_at, o.id) < after),
             key=lambda o: (o.created_at, o.id),
             reverse=True,
         )
         items = tuple(rows[: q.limit])
         more = len(rows) > q.limit
         cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-        return Page(items, cursor)
+        return Page(items, cursor, len(matching) if q.with_total else None)
 
     def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
         self._uow._check_open()
@@ -211,9 +211,8 @@ class _Stock(_Repo):
         check_movements(items)
         for item in items:
             level = self._s.stock.get((item.sku, item.location))
-            available = level.available if level else 0
-            if available < item.quantity:
-                raise OutOfStock(item.sku, item.location, item.quantity, available)
+            if level is None or level.available < item.quantity:
+                raise shortage(item, level)
         levels = []
         for item in items:
             key = (item.sku, item.location)

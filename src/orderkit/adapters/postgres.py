@@ -31,6 +31,8 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+from orderkit._extras import install_hint
+
 try:
     import psycopg
     from psycopg import errors as pg_errors
@@ -39,8 +41,7 @@ try:
     from psycopg.pq import TransactionStatus
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
-        f"orderkit.adapters.postgres needs psycopg 3 ({exc}); "
-        "install it with: pip install 'orderkit[postgres]'"
+        f"orderkit.adapters.postgres needs psycopg 3 ({exc}); {install_hint('postgres')}"
     ) from exc
 
 from orderkit.adapters._sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
@@ -163,6 +164,22 @@ MIGRATIONS: list[list[str]] = [
             SELECT s->>'carrier', s->>'tracking_number', o.id
             FROM orderkit_orders o, jsonb_array_elements(o.data::jsonb -> 'shipments') s
             WHERE s->>'tracking_number' <> ''
+            ON CONFLICT DO NOTHING""",
+    ],
+    # 4: tags and tracking numbers are compared normalized (orderkit.domain.normalize and
+    # tracking_numbers.normalize_tracking_number): rows stored before are normalized here,
+    # as far as SQL can (ASCII letters, spaces); the rest are rewritten when their order is
+    # next saved. Old shipment rows stay beside the new ones: they match nothing any more.
+    [
+        """INSERT INTO orderkit_order_tags (order_id, tag, created_at)
+            SELECT order_id, LOWER(TRIM(tag)), created_at FROM orderkit_order_tags
+            WHERE tag <> LOWER(TRIM(tag))
+            ON CONFLICT DO NOTHING""",
+        "DELETE FROM orderkit_order_tags WHERE tag <> LOWER(TRIM(tag))",
+        """INSERT INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT carrier, UPPER(REPLACE(tracking_number, ' ', '')), order_id
+            FROM orderkit_shipments
+            WHERE tracking_number <> UPPER(REPLACE(tracking_number, ' ', ''))
             ON CONFLICT DO NOTHING""",
     ],
 ]
@@ -303,7 +320,7 @@ class PostgresStorage:
             except ImportError as exc:
                 raise ImportError(
                     f"PostgresStorage(pool_size=...) needs psycopg-pool ({exc}); "
-                    "install it with: pip install 'orderkit[postgres]'"
+                    + install_hint("postgres")
                 ) from exc
         self._dsn = dsn
         self.schema = schema

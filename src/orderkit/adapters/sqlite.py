@@ -156,6 +156,20 @@ MIGRATIONS: list[list[str]] = [
             FROM orderkit_orders o, json_each(o.data, '$.shipments') s
             WHERE json_extract(s.value, '$.tracking_number') != ''""",
     ],
+    # 4: tags and tracking numbers are compared normalized (orderkit.domain.normalize and
+    # tracking_numbers.normalize_tracking_number): rows stored before are normalized here,
+    # as far as SQL can (ASCII letters, spaces); the rest are rewritten when their order is
+    # next saved. Old shipment rows stay beside the new ones: they match nothing any more.
+    [
+        """INSERT OR IGNORE INTO orderkit_order_tags (order_id, tag, created_at)
+            SELECT order_id, LOWER(TRIM(tag)), created_at FROM orderkit_order_tags
+            WHERE tag != LOWER(TRIM(tag))""",
+        "DELETE FROM orderkit_order_tags WHERE tag != LOWER(TRIM(tag))",
+        """INSERT OR IGNORE INTO orderkit_shipments (carrier, tracking_number, order_id)
+            SELECT carrier, UPPER(REPLACE(tracking_number, ' ', '')), order_id
+            FROM orderkit_shipments
+            WHERE tracking_number != UPPER(REPLACE(tracking_number, ' ', ''))""",
+    ],
 ]
 
 
@@ -231,13 +245,15 @@ class SQLiteStorage:
     """Storage in one SQLite file, safe for many threads and processes.
 
     Args:
-        path: the database file; created with its schema if missing.
+        path: the database file; created with its schema if missing. Its folder must exist.
+        create_dirs: create the file's missing folders instead of refusing the path (a
+            mistyped path would otherwise make a new, empty shop somewhere unexpected).
         busy_timeout: seconds a writer waits for another process's write lock.
         synchronous: ``"normal"`` (default, WAL-safe) or ``"full"`` (durable on power loss).
 
     Raises:
-        ValidationError: ``":memory:"`` (use :class:`MemoryStorage`) or an unknown
-            ``synchronous`` value.
+        ValidationError: ``":memory:"`` (use :class:`MemoryStorage`), a path whose folder
+            does not exist (without ``create_dirs``), or an unknown ``synchronous`` value.
         SchemaVersionError: the file was written by a newer orderkit.
         StorageError: the file is not an SQLite database, or SQLite refused to open it.
         TransientStorageError: the file had to be created or migrated and another process
@@ -250,6 +266,7 @@ class SQLiteStorage:
         *,
         busy_timeout: float = 30.0,
         synchronous: str = "normal",
+        create_dirs: bool = False,
     ) -> None:
         text = os.fspath(path)
         if text == ":memory:" or text.startswith("file::memory:"):
@@ -260,6 +277,13 @@ class SQLiteStorage:
             raise ValidationError("synchronous", "must be 'normal' or 'full'")
         require_sqlite(sqlite3.sqlite_version_info)
         self.path = Path(text)
+        if not create_dirs and not self.path.parent.is_dir():
+            raise ValidationError(
+                "path",
+                f"the folder {str(self.path.parent)!r} does not exist; check the path, or pass "
+                "create_dirs=True to create it",
+            )
+        self._create_dirs = create_dirs
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
         self._dialect = SQLiteDialect()
@@ -334,7 +358,8 @@ class SQLiteStorage:
     def _migrate(self) -> None:
         """Bring the file's schema up to date; on any failure close what was opened."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self._create_dirs:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             # A file already up to date is only read, so opening it never waits for a writer.
             if self._schema_version(conn) != len(MIGRATIONS):

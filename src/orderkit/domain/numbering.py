@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import attrs
@@ -30,3 +31,8 @@ class OrderNumbering:
     def format(self, value: int, at: datetime) -> str:
         middle = f"-{at.year}" if self.yearly else ""
         return f"{self.prefix}{middle}-{value:0{self.width}d}"
+
+    def looks_like(self, ref: str) -> bool:
+        """Whether ``ref`` has the shape of a number this numbering hands out."""
+        middle = r"-\d{4}" if self.yearly else ""
+        return re.fullmatch(rf"{re.escape(self.prefix)}{middle}-\d+", ref) is not None

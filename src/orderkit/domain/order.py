@@ -19,7 +19,9 @@ import attrs
 
 from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnStatus
 from orderkit.domain.money import Money
+from orderkit.domain.normalize import check_email, locale_identifier, normalize_tag
 from orderkit.domain.shipping import TrackingEvent
+from orderkit.domain.tracking_numbers import normalize_tracking_number
 from orderkit.errors import CurrencyMismatch, ReturnNotFound, ValidationError
 
 __all__ = [
@@ -76,7 +78,8 @@ def _attributes(
 
 
 def _tags(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(value)))
+    # Orders stored before tags were normalized read back normalized too.
+    return tuple(sorted({normalize_tag(t) if isinstance(t, str) else t for t in value}))
 
 
 # Typed converters: with a bare ``converter=tuple`` mypy sees the parameter as
@@ -217,7 +220,7 @@ class Shipment:
     shipment_id: str
     lines: tuple[ShipmentLine, ...]
     carrier: str
-    tracking_number: str
+    tracking_number: str = attrs.field(converter=normalize_tracking_number)
     shipped_at: datetime
     delivered_at: datetime | None = None
     tracking_url: str = ""
@@ -680,7 +683,9 @@ def validate_draft(draft: OrderDraft) -> str:
     if draft.billing_address is not None:
         validate_address("billing_address", draft.billing_address)
     _require_text("channel", draft.channel)
-    _require_text("locale", draft.locale)
+    locale_identifier("locale", draft.locale)
+    if draft.customer.email:
+        check_email("customer.email", draft.customer.email)
     for i, tag in enumerate(draft.tags):
         _require_text(f"tags[{i}]", tag)
     if draft.group is not None:

@@ -15,6 +15,7 @@ import attrs
 
 from orderkit.domain.checks import require_whole
 from orderkit.domain.money import Money
+from orderkit.domain.tracking_numbers import normalize_tracking_number
 from orderkit.errors import ValidationError
 
 __all__ = [
@@ -75,7 +76,7 @@ class ShipmentLabel:
 
     carrier: str
     service: str
-    tracking_number: str
+    tracking_number: str = attrs.field(converter=normalize_tracking_number)
     label_ref: str = ""
     tracking_url: str = ""
 
@@ -90,7 +91,7 @@ class TrackingEvent:
 
     event_id: str
     carrier: str
-    tracking_number: str
+    tracking_number: str = attrs.field(converter=normalize_tracking_number)
     status: str
     at: datetime
     location: str = ""

@@ -40,6 +40,7 @@ __all__ = [
     "TrackingFormat",
     "identify_carriers",
     "mod10_31_check_digit",
+    "normalize_tracking_number",
     "s10_check_digit",
     "tracking_url",
     "ups_check_digit",
@@ -56,6 +57,27 @@ _SF = re.compile(r"SF\d{12,13}", re.ASCII)
 _CHINA_POST_DOMESTIC = re.compile(r"[19]\d{12}", re.ASCII)
 # Whitespace and dashes people type or copy from labels (``9400 1000 …``, ``RR-123…``).
 _SEPARATORS = re.compile(r"[\s\-]+")
+
+
+# Full-width ASCII (U+FF01 to U+FF5E) to ASCII.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+
+
+def normalize_tracking_number(number: str) -> str:
+    """A tracking number as orderkit stores and looks it up, for any carrier: full-width
+    letters and digits (typed with a CJK input method) made plain, every space removed, upper
+    case. Dashes are kept: some
+    carriers print them as part of the number.
+
+    Shipments, labels and tracking events all pass their number through this, so a number
+    typed in lower case or copied with spaces finds its parcel.
+
+    >>> normalize_tracking_number(" sf 1234 5678 9012 ")
+    'SF123456789012'
+    """
+    if not isinstance(number, str):
+        return number  # refused, with the field named, by whoever checks the value
+    return "".join(number.translate(_FULL_WIDTH).split()).upper()
 
 
 def s10_check_digit(serial: str) -> int:

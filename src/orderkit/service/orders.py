@@ -20,6 +20,7 @@ from orderkit.domain.events import (
     order_stream,
 )
 from orderkit.domain.lifecycle import COMMAND_EVENTS, OrderEvent
+from orderkit.domain.normalize import check_tag
 from orderkit.domain.order import (
     ChangeAddress,
     EditOp,
@@ -214,9 +215,10 @@ class OrderCommands(CommandRunner):
         self._run(actor, "", body)
 
     def add_tag(self, order_id: str, tag: str, *, actor: str, reason: str = "") -> Order:
-        """Tag an order (``urgent``, ``vip``, …). Adding a tag it has changes nothing."""
-        if not isinstance(tag, str) or not tag.strip():
-            raise ValidationError("tag", "must be a non-empty string")
+        """Tag an order (``urgent``, ``vip``, …). Adding a tag it has changes nothing.
+
+        Tags are kept normalized: ``VIP`` and `` vip `` are the tag ``vip``."""
+        tag = check_tag("tag", tag)
 
         def change(tx: Transaction, order: Order) -> Order:
             return self._apply(tx, set_tag(order, tag, present=True))
@@ -224,7 +226,9 @@ class OrderCommands(CommandRunner):
         return self._mutate(order_id, actor, reason, change)
 
     def remove_tag(self, order_id: str, tag: str, *, actor: str, reason: str = "") -> Order:
-        """Remove a tag; removing one the order does not have changes nothing."""
+        """Remove a tag (compared normalized); removing one the order does not have changes
+        nothing."""
+        tag = check_tag("tag", tag)
 
         def change(tx: Transaction, order: Order) -> Order:
             return self._apply(tx, set_tag(order, tag, present=False))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import attrs
 
-from orderkit.clock import describe_duration
+from orderkit.clock import describe_duration, require_duration
 from orderkit.domain.checks import require_whole
 from orderkit.domain.events import (
     PaymentReminderDue,
@@ -123,9 +123,10 @@ class PaymentCommands(CommandRunner):
         Returns the orders expired (at most ``limit``). Run it from a scheduler.
 
         Raises:
-            ValidationError: ``older_than`` is negative or ``limit`` below 1.
+            ValidationError: ``older_than`` is not a ``timedelta`` or is negative, or ``limit``
+                is below 1.
         """
-        reason = f"unpaid after {describe_duration(older_than)}"
+        reason = f"unpaid after {describe_duration(require_duration('older_than', older_than))}"
 
         def expire(order_id: str) -> Order | None:
             try:
@@ -148,7 +149,8 @@ class PaymentCommands(CommandRunner):
         :meth:`expire_unpaid` closes what stays unpaid longer.
 
         Raises:
-            ValidationError: ``older_than`` is negative or ``limit`` below 1.
+            ValidationError: ``older_than`` is not a ``timedelta`` or is negative, or ``limit``
+                is below 1.
         """
         return self._scan_unpaid(
             older_than,
@@ -167,8 +169,7 @@ class PaymentCommands(CommandRunner):
         """Page through the orders in the initial status placed more than ``older_than`` ago,
         newest first, and ``act`` on each ``wanted`` one (each in its own unit of work) until
         ``limit`` of them were acted on (``act`` returns None for one it left alone)."""
-        if older_than < timedelta(0):
-            raise ValidationError("older_than", "must not be negative")
+        require_duration("older_than", older_than)
         require_whole("limit", limit)
         query = OrderQuery(
             status=self.machine.initial, placed_to=self._now() - older_than, limit=100

@@ -15,6 +15,7 @@ from orderkit.domain.inventory import (
     ReservationPolicy,
     line_movements,
 )
+from orderkit.domain.normalize import locale_identifier
 from orderkit.domain.order import (
     LineItem,
     Note,
@@ -61,6 +62,7 @@ class PlacementCommands(CommandRunner):
             IdempotencyConflict: the key was used for a different request.
         """
         currency = validate_draft(draft)
+        draft = attrs.evolve(draft, locale=locale_identifier("locale", draft.locale))
         request = draft
         draft, suspicions = self._check_addresses(draft)
 

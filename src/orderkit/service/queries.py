@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 from orderkit.domain.events import (
     RecordedEvent,
     order_stream,
@@ -41,8 +39,14 @@ class QueryCommands(CommandRunner):
         return order
 
     def find(self, query: OrderQuery | None = None, **filters: Any) -> Page:
-        """Orders matching a query (or keyword filters of :class:`OrderQuery`), newest first."""
-        query = attrs.evolve(query or OrderQuery(), **filters)
+        """Orders matching a query (or keyword filters of :class:`OrderQuery`), newest first.
+
+        Raises:
+            ValidationError: naming the filter: one that does not exist, a value of the wrong
+                type, or a status the shop's status machine does not have.
+        """
+        query = (query or OrderQuery()).refine(**filters)
+        query.require_statuses(self.machine.states)
         with self.storage.reader() as uow:
             return uow.orders.find(query)
 

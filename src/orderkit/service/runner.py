@@ -155,7 +155,7 @@ class CommandRunner:
     def _load(self, uow: UnitOfWork, order_id: str, *, for_update: bool = False) -> Order:
         order = uow.orders.get(order_id, for_update=for_update)
         if order is None:
-            raise OrderNotFound(order_id)
+            raise OrderNotFound(order_id, looks_like_number=self.numbering.looks_like(order_id))
         return order
 
     def _fire(self, tx: Transaction, before: Order, proposed: Order, event: str) -> Order:

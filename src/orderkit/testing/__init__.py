@@ -6,7 +6,14 @@ included) by running the same suite orderkit runs against memory, SQLite and Pos
 
     import itertools
 
+    from orderkit._extras import install_hint
+
+try:
     import pytest
+except ImportError as exc:
+    raise ImportError(
+        f"orderkit.testing needs pytest and hypothesis ({exc}); {install_hint('testing')}"
+    ) from exc
 
     from orderkit.testing import StorageContract
 
@@ -21,10 +28,18 @@ Channels do the same with :class:`ChannelContract` (see :mod:`orderkit.testing.c
 and carriers with :class:`CarrierContract` and a ``make_carrier`` fixture (see
 :mod:`orderkit.testing.carriers`).
 
-Needs the ``testing`` extra: ``pip install 'orderkit[testing]'`` (pytest and hypothesis).
+Needs the ``testing`` extra: ``pip install 'orderkit[testing]'`` (pytest and hypothesis;
+in a checkout of orderkit, ``pip install -e '.[testing]'``).
 """
 
-import pytest
+from orderkit._extras import install_hint
+
+try:
+    import pytest
+except ImportError as exc:
+    raise ImportError(
+        f"orderkit.testing needs pytest and hypothesis ({exc}); {install_hint('testing')}"
+    ) from exc
 
 # The contracts' checks are plain ``assert`` statements in an installed package; asking pytest
 # to rewrite them gives hosts the same detailed failure diffs as in their own test files.

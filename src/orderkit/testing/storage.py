@@ -113,6 +113,7 @@ from orderkit.errors import (
     RefundExceedsPayment,
     SelfApproval,
     StorageError,
+    UnknownSku,
     ValidationError,
 )
 from orderkit.notify.outbox import OutboxEntry, OutboxQuery
@@ -664,6 +665,19 @@ class StorageContract(OutboxContract):
         assert ("MUG", HERE, 2, 1) == (
             refused.value.sku,
             refused.value.location,
+            refused.value.requested,
+            refused.value.available,
+        )
+
+    def test_placing_an_order_for_a_sku_never_stocked_raises_unknown_sku_an_out_of_stock(
+        self, service: OrderService
+    ) -> None:
+        self.stock_catalog(service)
+        with pytest.raises(OutOfStock) as refused:
+            self.place(service, ("MUG", 1), ("MUGG", 2))
+        assert (UnknownSku, "MUGG", 2, 0) == (
+            type(refused.value),
+            refused.value.sku,
             refused.value.requested,
             refused.value.available,
         )
@@ -1258,6 +1272,23 @@ class StorageContract(OutboxContract):
             [o.id for o in service.find(tag="gift").items],
         )
 
+    def test_tags_differing_only_in_case_and_spacing_are_one_tag(
+        self, service: OrderService
+    ) -> None:
+        self.stock_catalog(service)
+        order = self.place(service, ("MUG", 1), tags=["VIP"])
+        service.add_tag(order.id, " Vip ", actor="cs")
+        assert (("vip",), [order.id]) == (
+            service.get(order.id).tags,
+            [o.id for o in service.find(tag="VIP").items],
+        )
+
+    def test_removing_a_tag_matches_it_whatever_its_case(self, service: OrderService) -> None:
+        self.stock_catalog(service)
+        order = self.place(service, ("MUG", 1), tags=["vip", "gift"])
+        service.remove_tag(order.id, "VIP", actor="cs")
+        assert ("gift",) == service.get(order.id).tags
+
     def test_notes_are_appended_in_order(self, service: OrderService) -> None:
         self.stock_catalog(service)
         order = self.place(service, ("MUG", 1), note="leave at the door")
@@ -1324,6 +1355,11 @@ class StorageContract(OutboxContract):
             ),
             ({"customer_id": "c-1", "channel": "pos"}, "c"),
             ({"group": "north", "status": "pending_payment"}, "a"),
+            ({"status": ["awaiting_shipment", "closed"]}, "db"),
+            ({"channel": ("web", "pos")}, "dca"),
+            ({"tag": {"vip", "gift"}}, "ca"),
+            ({"tag": "VIP"}, "a"),
+            ({"status": frozenset({"closed", "pending_payment"}), "channel": "web"}, "da"),
         ],
         ids=[
             "no-filter",
@@ -1339,6 +1375,11 @@ class StorageContract(OutboxContract):
             "placed-range",
             "customer-and-channel",
             "group-and-status",
+            "several-statuses",
+            "several-channels",
+            "several-tags",
+            "tag-in-another-case",
+            "several-statuses-and-a-channel",
         ],
     )
     def test_find_returns_the_orders_matching_every_filter_newest_first(
@@ -1424,12 +1465,93 @@ class StorageContract(OutboxContract):
 
     @pytest.mark.parametrize("field", ["placed_from", "placed_to"])
     def test_finding_orders_with_a_naive_datetime_raises_validation_error_naming_the_field(
-        self, storage: Storage, field: str
+        self, service: OrderService, field: str
     ) -> None:
-        query = OrderQuery(**{field: datetime(2026, 1, 1)})  # type: ignore[arg-type]
-        with storage.reader() as uow, pytest.raises(ValidationError) as refused:
-            uow.orders.find(query)
+        with pytest.raises(ValidationError) as refused:
+            OrderQuery(**{field: datetime(2026, 1, 1)})  # type: ignore[arg-type]
         assert field == refused.value.field
+
+    @pytest.mark.parametrize(
+        ("filters", "field"),
+        [
+            ({"customer_id": 7}, "customer_id"),
+            ({"status": 3}, "status"),
+            ({"status": []}, "status"),
+            ({"channel": ["web", None]}, "channel"),
+            ({"tag": ("vip", 5)}, "tag"),
+            ({"tag": " "}, "tag"),
+            ({"group": ["north"]}, "group"),
+            ({"cursor": 12}, "cursor"),
+            ({"limit": "10"}, "limit"),
+            ({"with_total": "yes"}, "with_total"),
+            ({"stauts": "closed"}, "stauts"),
+        ],
+        ids=[
+            "integer-customer",
+            "integer-status",
+            "no-statuses",
+            "none-among-channels",
+            "integer-among-tags",
+            "blank-tag",
+            "list-of-groups",
+            "integer-cursor",
+            "text-limit",
+            "text-with-total",
+            "misspelt-filter",
+        ],
+    )
+    def test_a_malformed_filter_raises_validation_error_naming_it_on_every_backend(
+        self, service: OrderService, clock: FixedClock, filters: dict[str, Any], field: str
+    ) -> None:
+        self._orders_for_queries(service, clock)
+        with pytest.raises(ValidationError) as refused:
+            service.find(**filters)
+        assert field == refused.value.field
+
+    def test_an_unknown_status_raises_validation_error_listing_the_statuses(
+        self, service: OrderService
+    ) -> None:
+        with pytest.raises(ValidationError) as refused:
+            service.find(status=["pending_payment", "shiped"])
+        assert (
+            "status: 'shiped' is not a status of this shop; statuses: "
+            + ", ".join(service.machine.states)
+        ) == str(refused.value)
+
+    def test_a_status_a_host_machine_adds_can_be_queried(
+        self, storage: Storage, clock: FixedClock, ids: SequentialIds
+    ) -> None:
+        service = self.with_review(storage, clock, ids)
+        self.stock_catalog(service)
+        held_for_review = self.paid_order(service, ("MUG", 1))
+        self.place(service, ("MUG", 1))
+        assert [held_for_review.id] == [o.id for o in service.find(status="awaiting_review").items]
+
+    def test_a_page_with_total_counts_every_matching_order_on_every_page(
+        self, service: OrderService, clock: FixedClock
+    ) -> None:
+        placed = self._place_over_time(service, clock)
+        service.cancel(placed[0].id, actor="cs", reason="duplicate")
+        first = service.find(limit=4, with_total=True, status="pending_payment")
+        second = service.find(
+            limit=4, with_total=True, status="pending_payment", cursor=first.next_cursor
+        )
+        assert ((4, 6), (2, 6)) == (
+            (len(first.items), first.total),
+            (len(second.items), second.total),
+        )
+
+    def test_a_page_without_total_does_not_count(
+        self, service: OrderService, clock: FixedClock
+    ) -> None:
+        self._place_over_time(service, clock)
+        assert None is service.find(limit=2).total
+
+    def test_a_total_with_nothing_matching_is_zero(self, service: OrderService) -> None:
+        assert (0, ()) == (
+            service.find(customer_id="nobody", with_total=True).total,
+            service.find(customer_id="nobody", with_total=True).items,
+        )
 
     # -- stock ---------------------------------------------------------------------------------
 
@@ -1656,6 +1778,24 @@ class StorageContract(OutboxContract):
                 uow.orders.find_by_tracking("ups", "SF1234567890"),
                 uow.orders.find_by_tracking("manual", ""),
             )
+
+    @pytest.mark.parametrize(
+        ("shipped", "reported"),
+        [("SF1234567890", " sf 1234 567 890"), ("sf 1234 567 890", "SF1234567890")],
+        ids=["update-typed-loosely", "number-shipped-loosely"],
+    )
+    def test_a_tracking_number_in_lower_case_with_spaces_is_the_same_number(
+        self, service: OrderService, shipped: str, reported: str
+    ) -> None:
+        self.stock_catalog(service)
+        order = self.paid_order(service, ("MUG", 1))
+        service.ship(order.id, carrier="sf-express", tracking_number=shipped)
+        event = TrackingEvent("ev-1", "sf-express", reported, "in_transit", START)
+        tracked = service.ingest_tracking(event)
+        assert ("SF1234567890", "in_transit") == (
+            tracked.shipments[0].tracking_number,
+            tracked.shipments[0].tracking_status,
+        )
 
     def test_a_shipment_added_by_a_save_is_found_by_its_tracking_number(
         self, storage: Storage
@@ -1940,6 +2080,25 @@ class StorageContract(OutboxContract):
         with storage.unit_of_work() as uow, pytest.raises(OutOfStock) as refused:
             uow.stock.reserve("ord-1", held(("GHOST", 1)))
         assert ("GHOST", 0) == (refused.value.sku, refused.value.available)
+
+    def test_reserving_a_sku_never_stocked_raises_unknown_sku_saying_it_has_no_stock_record(
+        self, storage: Storage
+    ) -> None:
+        seed(storage)
+        with storage.unit_of_work() as uow, pytest.raises(UnknownSku) as refused:
+            uow.stock.reserve("ord-1", held(("MUG", 1), ("MUGG", 1)))
+        assert (
+            f"SKU 'MUGG' has no stock record at {HERE!r}: check the SKU, or receive stock for "
+            "it first (OrderService.receive_stock)"
+        ) == str(refused.value)
+
+    def test_reserving_a_stocked_sku_beyond_what_is_available_is_not_an_unknown_sku(
+        self, storage: Storage
+    ) -> None:
+        seed(storage)
+        with storage.unit_of_work() as uow, pytest.raises(OutOfStock) as refused:
+            uow.stock.reserve("ord-1", held(("MUG", 99)))
+        assert "out_of_stock" == refused.value.code
 
     @pytest.mark.parametrize(
         "items",

@@ -5,7 +5,8 @@ Each message is POSTed as JSON to the endpoint its ``recipient`` names, with the
 ``webhook-signature`` headers from :mod:`orderkit.notify.webhooks`; receivers verify with
 :func:`orderkit.notify.webhooks.verify` or any Standard Webhooks library.
 
-httpx is imported by this module alone: install it with ``pip install 'orderkit[webhooks]'``.
+httpx is imported by this module alone: install it with ``pip install 'orderkit[webhooks]'``
+(in a checkout of orderkit, ``pip install -e '.[webhooks]'``).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from orderkit._extras import install_hint
+
 try:
     import httpx
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess by the tests
     raise ImportError(
-        f"orderkit.adapters.notify.webhook needs httpx ({exc}); "
-        "install it with: pip install 'orderkit[webhooks]'"
+        f"orderkit.adapters.notify.webhook needs httpx ({exc}); {install_hint('webhooks')}"
     ) from exc
 
 import attrs
