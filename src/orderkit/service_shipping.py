@@ -219,7 +219,9 @@ class ShippingCommands:
         """Book a shipment with ``carrier`` and ship ``lines`` (everything left when None).
 
         Without ``parcels`` the goods go in one parcel weighing what the lines' weights add
-        up to. The carrier gets the reference ``<order number>/<parcel number>``
+        up to; every line shipped must then have a ``weight_grams`` (there is no default
+        weight: a guessed one would buy the wrong label). The carrier gets the reference
+        ``<order number>/<parcel number>``
         (``SO-2026-000123/2`` for an order's second parcel), one per parcel, so carriers that
         key bookings on it never hand two parcels one number. The lines, and whether the
         order's status lets them ship, are checked before anything is booked; the booking is
@@ -228,7 +230,8 @@ class ShippingCommands:
         label stays booked but unused (orderkit does not cancel it with the carrier).
 
         Raises:
-            ValidationError: as :meth:`ship`, checked before anything is booked.
+            ValidationError: as :meth:`ship`, checked before anything is booked; or
+                ``parcels`` is None and a line shipped has no weight.
             InvalidTransition: the order cannot ship in its status (e.g. unpaid or closed),
                 checked before anything is booked.
             CarrierError: the carrier refused the booking; nothing is written.
@@ -240,8 +243,7 @@ class ShippingCommands:
         shipped = attrs.evolve(order, shipments=(*order.shipments, planned))
         self.machine.fire(shipped, order.status, ship_event(shipped))
         if parcels is None:
-            weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
-            parcels = [Parcel(weight, items=sum(sl.quantity for sl in wanted))]
+            parcels = [_one_parcel(order, wanted)]
         # One reference per parcel: carriers key bookings (and idempotent re-bookings) on it.
         reference = f"{order.number}/{len(order.shipments) + 1}"
         booked = carrier.create_shipment(
@@ -465,3 +467,22 @@ def _ready(order: Order, cutoff: datetime) -> bool:
         and delivered <= cutoff
         and not any(r.status in _OPEN_RETURN for r in order.returns)
     )
+
+
+def _one_parcel(order: Order, wanted: Sequence[ShipmentLine]) -> Parcel:
+    """One parcel holding ``wanted``, weighing what its lines weigh.
+
+    Raises:
+        ValidationError: (``parcels``) a line has no weight, naming it.
+    """
+    weightless = [sl.line_id for sl in wanted if order.line(sl.line_id).weight_grams <= 0]
+    if weightless:
+        raise ValidationError(
+            "parcels",
+            f"{'lines' if len(weightless) > 1 else 'line'} {', '.join(weightless)} of order "
+            f"{order.number} {'have' if len(weightless) > 1 else 'has'} no weight_grams, so the "
+            "parcel's weight is unknown; pass parcels=[Parcel(weight_grams, items)] or give "
+            "the lines their weights",
+        )
+    weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
+    return Parcel(weight, items=sum(sl.quantity for sl in wanted))
