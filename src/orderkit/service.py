@@ -31,7 +31,6 @@ from orderkit.errors import (
     OutboxEntryNotFound,
     Overpayment,
     RefundExceedsPayment,
-    SelfApproval,
     TransientStorageError,
     ValidationError,
 )
@@ -880,7 +879,13 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     # -- edits ------------------------------------------------------------------------------
 
     def request_edit(
-        self, order_id: str, changes: Sequence[EditOp], *, actor: str, reason: str
+        self,
+        order_id: str,
+        changes: Sequence[EditOp],
+        *,
+        actor: str,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> Order:
         """Ask for changes to a placed order.
 
@@ -889,11 +894,14 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         edit that lowers the total to what is already paid moves the order on along ``pay``.
 
         An address change goes through the ``address_checker`` too, and is stored normalized.
+        A request repeated with the same ``idempotency_key`` (a double submit) changes
+        nothing and returns the order as it is.
 
         Raises:
             EditNotAllowed: the order's status does not allow these changes.
             ValidationError: a change is malformed (the error names it).
             AddressInvalid: the address checker refused a new address.
+            IdempotencyConflict: the key was used for a different request.
         """
         if not reason:
             raise ValidationError("reason", "say why the order is edited")
@@ -909,6 +917,9 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             )
 
         def change(tx: _Tx, order: Order) -> Order:
+            request = {"order_id": order_id, "changes": changes}
+            if self._claim(tx, idempotency_key, "request_edit", request, order_id) is not None:
+                return order
             self.edit_policy.check_allowed(order, changes)
             if not self.edit_policy.requires_approval(changes):
                 return self._apply(tx, order, changes, tx.actor, None, "direct")
@@ -949,16 +960,14 @@ class OrderService(ShippingCommands, AfterSalesCommands):
 
         Raises:
             EditNotFound: no such pending edit.
-            SelfApproval: the approver asked for the edit (unless the policy allows it).
+            SelfApproval: the approver asked for the edit, whatever the case of their name
+                (unless the policy allows it).
             EditNotAllowed, ValidationError, OutOfStock: the edit no longer fits the order.
         """
 
         def change(tx: _Tx, order: Order) -> Order:
             edit = self._pending(order, edit_id)
-            if edit.requested_by == tx.actor and not self.edit_policy.allow_self_approval:
-                raise SelfApproval(
-                    f"{tx.actor} requested edit {edit_id}; another person must approve it"
-                )
+            self.edit_policy.check_approver(edit, tx.actor)
             self.edit_policy.check_allowed(order, edit.changes)
             remaining = tuple(e for e in order.pending_edits if e.edit_id != edit_id)
             base = attrs.evolve(order, pending_edits=remaining)
