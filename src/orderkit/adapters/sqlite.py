@@ -156,6 +156,13 @@ MIGRATIONS: list[list[str]] = [
             FROM orderkit_orders o, json_each(o.data, '$.shipments') s
             WHERE json_extract(s.value, '$.tracking_number') != ''""",
     ],
+    # 4: the event log is append-only in the database itself, not only by convention.
+    [
+        """CREATE TRIGGER orderkit_events_no_update BEFORE UPDATE ON orderkit_events
+            BEGIN SELECT RAISE(ABORT, 'orderkit_events is append-only: UPDATE is refused'); END""",
+        """CREATE TRIGGER orderkit_events_no_delete BEFORE DELETE ON orderkit_events
+            BEGIN SELECT RAISE(ABORT, 'orderkit_events is append-only: DELETE is refused'); END""",
+    ],
 ]
 
 

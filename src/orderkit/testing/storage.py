@@ -2019,6 +2019,26 @@ class StorageContract(OutboxContract):
             uow.commit()
         assert [NoteAdded("a 0"), NoteAdded("a 1")] == payloads(stream(storage, "a"))
 
+    @pytest.mark.parametrize(
+        "statement",
+        ["UPDATE orderkit_events SET reason = 'rewritten'", "DELETE FROM orderkit_events"],
+    )
+    def test_stored_events_cannot_be_changed_or_deleted_even_with_plain_sql(
+        self, storage: Storage, statement: str
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            uow.events.append([sample_event("order:a")])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            execute = getattr(uow, "execute", None)
+            if execute is None:
+                pytest.skip("this storage runs no SQL; its event log offers only append")
+            with pytest.raises(StorageError, match="append-only"):
+                execute(statement, write=True)
+        assert [("because", NoteAdded("hello"))] == [
+            (e.reason, e.payload) for e in stream(storage, "order:a")
+        ]
+
     def test_event_payloads_read_back_equal_to_the_ones_written(self, storage: Storage) -> None:
         written = sample_payloads()
         missing = sorted(set(EVENT_TYPES) - {type(p).__name__ for p in written})
