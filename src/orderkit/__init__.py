@@ -112,6 +112,7 @@ from orderkit.outbox import (
     OutboxPage,
     OutboxQuery,
     OutboxStatus,
+    StockNotifier,
 )
 from orderkit.ports import (
     AddressChecker,
@@ -265,6 +266,7 @@ __all__ = [
     "StatusMachine",
     "StockLevel",
     "StockMovement",
+    "StockNotifier",
     "Storage",
     "StorageError",
     "Suspicion",

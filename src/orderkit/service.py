@@ -60,10 +60,17 @@ from orderkit.events import (
     StockReserved,
     TagAdded,
     TagRemoved,
+    is_stock_stream,
     order_stream,
     stock_stream,
 )
-from orderkit.inventory import ReservationPolicy, StockLevel, aggregate, integrity_problems
+from orderkit.inventory import (
+    ReservationPolicy,
+    StockLevel,
+    aggregate,
+    became_low,
+    integrity_problems,
+)
 from orderkit.lifecycle import COMMAND_EVENTS, OrderEvent, default_order_machine
 from orderkit.money import Money
 from orderkit.order import (
@@ -81,7 +88,14 @@ from orderkit.order import (
     check_currency,
     validate_draft,
 )
-from orderkit.outbox import Notifier, OutboxDraft, OutboxEntry, OutboxStatus, entry_stream
+from orderkit.outbox import (
+    Notifier,
+    OutboxDraft,
+    OutboxEntry,
+    OutboxStatus,
+    StockNotifier,
+    entry_stream,
+)
 from orderkit.ports import (
     AddressChecker,
     Clock,
@@ -136,9 +150,9 @@ class OrderNumbering:
 class _Tx:
     """One command's unit of work plus the events it will append.
 
-    ``before_commit`` sees the order a command changed just before it commits; the service
-    queues the notifier's notifications there, so no command can commit an order change
-    without them.
+    ``before_commit`` sees the order a command changed (None for stock commands) just before
+    it commits; the service queues the notifiers' notifications there, so no command can
+    commit a change without them.
     """
 
     def __init__(
@@ -147,7 +161,7 @@ class _Tx:
         now: datetime,
         actor: str,
         reason: str,
-        before_commit: Callable[[_Tx, Order], None],
+        before_commit: Callable[[_Tx, Order | None], None],
     ) -> None:
         self.uow = uow
         self.now = now
@@ -162,8 +176,7 @@ class _Tx:
     def commit(self, order: Order | None) -> None:
         """Append the events and commit. ``order`` is the order the command changed (None
         for commands about stock alone); it is required so a command cannot forget it."""
-        if order is not None:
-            self._before_commit(self, order)
+        self._before_commit(self, order)
         if self.events:
             self.uow.events.append(self.events)
         self.uow.commit()
@@ -195,8 +208,10 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         address_review_event: the machine's event that holds an order whose address is
             flagged (e.g. ``flag`` to ``awaiting_review``); ignored when the machine has no
             such transition from the initial state.
-        notifier: decides which notifications each command queues in the outbox (in the
-            command's own unit of work); none are queued without one.
+        notifier: decides which notifications each command on an order queues in the outbox
+            (in the command's own unit of work); none are queued without one.
+        stock_notifier: decides which notifications stock events queue (``LowStock`` from
+            any command, stock commands included, which have no order to hand ``notifier``).
         return_policy: the shop's after-sales rules (return window, accepted kinds).
         payments: the host's payment provider for paying refunds back; without it, refunds
             need the reference of a refund the host made itself.
@@ -216,6 +231,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         address_checker: AddressChecker | None = None,
         address_review_event: str = "flag",
         notifier: Notifier | None = None,
+        stock_notifier: StockNotifier | None = None,
         return_policy: ReturnPolicy | None = None,
         payments: PaymentsPort | None = None,
     ) -> None:
@@ -237,6 +253,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         self.address_checker = address_checker
         self.address_review_event = address_review_event
         self.notifier = notifier
+        self.stock_notifier = stock_notifier
         self.return_policy = return_policy or ReturnPolicy()
         self.return_machine = return_machine()
         self.payments = payments
@@ -294,12 +311,15 @@ class OrderService(ShippingCommands, AfterSalesCommands):
 
         return self._run(actor, reason, body)
 
-    def _queue_notifications(self, tx: _Tx, order: Order) -> None:
-        """Queue what the notifier makes of this command, in the command's unit of work."""
-        if self.notifier is None or not tx.events:
-            return
-        drafts = self.notifier.notifications(order, tuple(tx.events))
-        entries = [self._outbox_entry(tx, order, i, d) for i, d in enumerate(drafts)]
+    def _queue_notifications(self, tx: _Tx, order: Order | None) -> None:
+        """Queue what the notifiers make of this command, in the command's unit of work."""
+        drafts: list[tuple[str | None, OutboxDraft]] = []
+        if self.notifier is not None and order is not None and tx.events:
+            drafts += [(order.id, d) for d in self.notifier.notifications(order, tuple(tx.events))]
+        stock = tuple(e for e in tx.events if is_stock_stream(e.stream))
+        if self.stock_notifier is not None and stock:
+            drafts += [(None, d) for d in self.stock_notifier.stock_notifications(stock)]
+        entries = [self._outbox_entry(tx, about, i, d) for i, (about, d) in enumerate(drafts)]
         if not entries:
             return
         tx.uow.outbox.add(entries)
@@ -307,9 +327,11 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             queued = NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale)
             tx.record(entry_stream(e), queued)
 
-    def _outbox_entry(self, tx: _Tx, order: Order, index: int, draft: OutboxDraft) -> OutboxEntry:
+    def _outbox_entry(
+        self, tx: _Tx, order_id: str | None, index: int, draft: OutboxDraft
+    ) -> OutboxEntry:
         """The entry for a draft: a new id (also its dedup key unless the draft has one),
-        about this order unless the draft names another, due now."""
+        about the command's order (if any) unless the draft names another, due now."""
         for field in ("kind", "channel"):
             value = getattr(draft, field)
             if not isinstance(value, str) or not value.strip():
@@ -324,7 +346,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
             recipient=draft.recipient,
             locale=draft.locale,
             payload=draft.payload,
-            order_id=draft.order_id or order.id,
+            order_id=draft.order_id or order_id,
             dedup_key=draft.dedup_key or entry_id,
             status=OutboxStatus.QUEUED,
             attempts=0,
@@ -348,12 +370,14 @@ class OrderService(ShippingCommands, AfterSalesCommands):
         if released:
             tx.record(order_stream(order.id), StockReleased(released))
 
-    def _maybe_low(self, tx: _Tx, level: StockLevel, available_before: int) -> None:
-        threshold = level.low_stock_threshold
-        if level.available < threshold <= available_before:
+    def _maybe_low(
+        self, tx: _Tx, level: StockLevel, available_before: int, threshold_before: int | None = None
+    ) -> None:
+        before = level.low_stock_threshold if threshold_before is None else threshold_before
+        if became_low(level, available_before, before):
             tx.record(
                 stock_stream(level.sku, level.location),
-                LowStock(level.sku, level.location, level.available, threshold),
+                LowStock(level.sku, level.location, level.available, level.low_stock_threshold),
             )
 
     @staticmethod
@@ -1117,12 +1141,17 @@ class OrderService(ShippingCommands, AfterSalesCommands):
     def set_low_stock_threshold(
         self, sku: str, threshold: int, *, location: str = "default", actor: str = "system"
     ) -> StockLevel:
-        """Raise a ``LowStock`` event whenever available stock drops below ``threshold``."""
+        """Raise a ``LowStock`` event whenever available stock drops below ``threshold``.
+
+        A threshold set above what is available raises one at once.
+        """
         if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
             raise ValidationError("threshold", "must be a whole number, 0 or more")
 
         def body(tx: _Tx) -> StockLevel:
+            before = tx.uow.stock.get(sku, location)
             level = tx.uow.stock.set_threshold(sku, location, threshold)
+            self._maybe_low(tx, level, level.available, before.low_stock_threshold if before else 0)
             tx.commit(None)
             return level
 

@@ -1516,6 +1516,26 @@ class StorageContract(OutboxContract):
             stream(storage, "stock:MUG@default"), LowStock
         )
 
+    def test_a_threshold_set_above_what_is_available_records_low_stock_at_once(
+        self, service: OrderService, storage: Storage
+    ) -> None:
+        self.stock_catalog(service, {"MUG": 4})
+        service.set_low_stock_threshold("MUG", 5)
+        assert [LowStock("MUG", HERE, 4, 5)] == payloads(
+            stream(storage, "stock:MUG@default"), LowStock
+        )
+
+    def test_raising_the_threshold_of_a_level_already_low_records_nothing_more(
+        self, service: OrderService, storage: Storage
+    ) -> None:
+        self.stock_catalog(service, {"MUG": 4})
+        service.set_low_stock_threshold("MUG", 5)
+        service.set_low_stock_threshold("MUG", 8)
+        service.set_low_stock_threshold("MUG", 2)  # 4 is not low any more
+        assert [LowStock("MUG", HERE, 4, 5)] == payloads(
+            stream(storage, "stock:MUG@default"), LowStock
+        )
+
     # -- reservation at payment ----------------------------------------------------------------
 
     def test_with_reservation_at_payment_placing_reserves_nothing(
