@@ -3,13 +3,11 @@ place: their events are kept, and from then on cannot be changed or deleted."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from orderkit.adapters.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
-from orderkit.adapters.sqlite import SQLiteStorage
+from _migration_support import old_postgres, old_sqlite
 from orderkit.errors import StorageError
 from orderkit.ports import Storage
 
@@ -29,43 +27,13 @@ def assert_append_only(storage: Storage) -> None:
 
 
 def test_a_version_3_sqlite_file_upgrades_to_an_append_only_event_log(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as conn:
-        for statements in SQLITE_MIGRATIONS[:3]:
-            for statement in statements:
-                conn.execute(statement)
-        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO orderkit_schema (version) VALUES (3)")
-        conn.execute(VERSION_3_EVENT)
-    conn.close()
-
-    storage = SQLiteStorage(path)
-    try:
+    with old_sqlite(tmp_path / "old.sqlite3", 3, VERSION_3_EVENT) as storage:
         assert_append_only(storage)
-    finally:
-        storage.close()
 
 
 @pytest.mark.postgres
 def test_a_version_3_postgres_schema_upgrades_to_an_append_only_event_log(
     postgres_dsn: str, postgres_schema: str
 ) -> None:
-    import psycopg
-    from psycopg import sql
-
-    from orderkit.adapters.postgres import MIGRATIONS, PostgresStorage
-
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(postgres_schema)))
-        for statements in MIGRATIONS[:3]:
-            for statement in statements:
-                conn.execute(statement)
-        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO orderkit_schema (version) VALUES (3)")
-        conn.execute(VERSION_3_EVENT)
-
-    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
-    try:
+    with old_postgres(postgres_dsn, postgres_schema, 3, VERSION_3_EVENT) as storage:
         assert_append_only(storage)
-    finally:
-        storage.close()
