@@ -19,6 +19,7 @@ from orderkit import (
     ChangeQuantity,
     Customer,
     EditPolicy,
+    IdempotencyConflict,
     LineDraft,
     Money,
     Order,
@@ -26,6 +27,7 @@ from orderkit import (
     OrderService,
     Overpayment,
     RemoveLine,
+    SelfApproval,
     ValidationError,
 )
 from orderkit.domain.events import EditApplied, FieldChange
@@ -246,3 +248,45 @@ def test_a_host_policy_cannot_reduce_a_line_below_what_has_shipped(
         service.request_edit(order.id, [ChangeQuantity("L1", 1)], actor="clerk", reason="short")
 
     assert "changes[0].quantity" == raised.value.field
+
+
+# -- double submits and approvers ---------------------------------------------------------------
+
+
+def test_an_edit_requested_twice_with_one_key_is_queued_once(service: OrderService) -> None:
+    order = place(service, ("CAP", 1))
+    add_tee = [AddLine(LineDraft("TEE", "Tee", 1, usd("19.99")))]
+    for _ in range(2):
+        service.request_edit(
+            order.id, add_tee, actor="clerk", reason="customer call", idempotency_key="form-7"
+        )
+
+    assert [tuple(add_tee)] == [e.changes for e in service.get(order.id).pending_edits]
+
+
+def test_reusing_an_edit_key_for_other_changes_raises_idempotency_conflict(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 1))
+    service.request_edit(
+        order.id, [ChangeQuantity("L1", 2)], actor="clerk", reason="call", idempotency_key="k"
+    )
+
+    with pytest.raises(IdempotencyConflict):
+        service.request_edit(
+            order.id, [ChangeQuantity("L1", 3)], actor="clerk", reason="call", idempotency_key="k"
+        )
+
+
+def test_the_requester_cannot_approve_their_own_edit_under_another_spelling(
+    service: OrderService,
+) -> None:
+    order = place(service, ("CAP", 1))
+    requested = service.request_edit(
+        order.id, [ChangeQuantity("L1", 2)], actor="mei@shop", reason="customer call"
+    )
+
+    with pytest.raises(SelfApproval, match="MEI@shop requested edit"):
+        service.approve_edit(order.id, requested.pending_edits[0].edit_id, actor=" MEI@shop")
+
+    assert 1 == len(service.get(order.id).pending_edits)

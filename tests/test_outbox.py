@@ -4,7 +4,7 @@ and recording opens and clicks."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.clock import FixedClock, SequentialIds
 from orderkit.domain.events import (
+    LowStock,
+    NewEvent,
     NotificationQueued,
     PaymentReminderDue,
     ReceiptClicked,
@@ -169,6 +171,86 @@ def test_without_a_notifier_nothing_is_queued(storage: MemoryStorage, clock: Fix
     service.receive_stock("MUG", 1, actor="warehouse")
     service.place(draft(("MUG", 1)))
     assert [] == outbox(storage)
+
+
+# -- stock notifications ---------------------------------------------------------------------
+
+
+class LowStockAlerts:
+    """One message to the buyer's desk for each LowStock event; remembers what it was handed."""
+
+    def __init__(self) -> None:
+        self.seen: list[list[str]] = []
+
+    def stock_notifications(self, events: Sequence[NewEvent]) -> list[OutboxDraft]:
+        self.seen.append([e.type for e in events])
+        return [
+            OutboxDraft(
+                "low_stock",
+                "email",
+                "buyer@shop.example",
+                "en",
+                {"sku": e.payload.sku, "available": e.payload.available},
+            )
+            for e in events
+            if isinstance(e.payload, LowStock)
+        ]
+
+
+@pytest.fixture
+def alerts() -> LowStockAlerts:
+    return LowStockAlerts()
+
+
+@pytest.fixture
+def stocked(storage: MemoryStorage, clock: FixedClock, alerts: LowStockAlerts) -> OrderService:
+    svc = OrderService(storage, clock=clock, ids=SequentialIds("id-"), stock_notifier=alerts)
+    svc.receive_stock("MUG", 10, actor="warehouse")
+    svc.set_low_stock_threshold("MUG", 5)
+    return svc
+
+
+def test_low_stock_from_an_adjustment_is_handed_to_the_stock_notifier_and_queued(
+    stocked: OrderService, storage: MemoryStorage
+) -> None:
+    stocked.adjust_stock("MUG", -6, actor="audit", reason="breakage")
+
+    assert [("low_stock", None, {"sku": "MUG", "available": 4})] == [
+        (e.kind, e.order_id, e.payload) for e in outbox(storage)
+    ]
+
+
+def test_a_low_stock_notification_is_recorded_as_queued_on_its_own_stream(
+    stocked: OrderService, storage: MemoryStorage
+) -> None:
+    stocked.adjust_stock("MUG", -6, actor="audit", reason="breakage")
+    (entry,) = outbox(storage)
+
+    with storage.reader() as uow:
+        recorded = [e.payload for e in uow.events.stream(notification_stream(entry.entry_id))]
+    assert [
+        NotificationQueued(entry.entry_id, "low_stock", "email", "buyer@shop.example", "en")
+    ] == (recorded)
+
+
+def test_low_stock_from_a_placement_reaches_the_stock_notifier_too(
+    stocked: OrderService, storage: MemoryStorage, alerts: LowStockAlerts
+) -> None:
+    order = stocked.place(draft(("MUG", 6)))
+
+    assert (["LowStock"], [("low_stock", None)]) == (
+        alerts.seen[-1],
+        [(e.kind, e.order_id) for e in outbox(storage)],
+    )
+    assert "pending_payment" == stocked.get(order.id).status
+
+
+def test_a_command_that_records_no_stock_event_does_not_call_the_stock_notifier(
+    stocked: OrderService, alerts: LowStockAlerts
+) -> None:
+    stocked.place(draft(("MUG", 1)))  # reserving is an order event; 9 left is not low
+
+    assert [["StockReceived"]] == alerts.seen
 
 
 # -- payment reminders -----------------------------------------------------------------------

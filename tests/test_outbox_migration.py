@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _migration_support import old_postgres, old_sqlite
 from orderkit.adapters.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.notify.outbox import OutboxQuery
@@ -35,41 +35,13 @@ def assert_upgraded(storage: SQLiteStorage | Any) -> None:
 def test_a_version_1_sqlite_file_upgrades_to_the_outbox_and_keeps_its_data(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as conn:
-        for statement in SQLITE_MIGRATIONS[0]:
-            conn.execute(statement)
-        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO orderkit_schema (version) VALUES (1)")
-        conn.execute(VERSION_1_DATA)
-    conn.close()
-
-    storage = SQLiteStorage(path)
-    try:
+    with old_sqlite(tmp_path / "old.sqlite3", 1, VERSION_1_DATA) as storage:
         assert_upgraded(storage)
-    finally:
-        storage.close()
 
 
 @pytest.mark.postgres
 def test_a_version_1_postgres_schema_upgrades_to_the_outbox_and_keeps_its_data(
     postgres_dsn: str, postgres_schema: str
 ) -> None:
-    import psycopg
-    from psycopg import sql
-
-    from orderkit.adapters.postgres import MIGRATIONS, PostgresStorage
-
-    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(postgres_schema)))
-        for statement in MIGRATIONS[0]:
-            conn.execute(statement)
-        conn.execute("CREATE TABLE orderkit_schema (version INTEGER NOT NULL)")
-        conn.execute("INSERT INTO orderkit_schema (version) VALUES (1)")
-        conn.execute(VERSION_1_DATA)
-
-    storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
-    try:
+    with old_postgres(postgres_dsn, postgres_schema, 1, VERSION_1_DATA) as storage:
         assert_upgraded(storage)
-    finally:
-        storage.close()

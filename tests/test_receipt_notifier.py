@@ -23,7 +23,7 @@ from orderkit.domain.order import Order
 from orderkit.domain.receipt import PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.domain.shipping import TrackingEvent, TrackingStatus
 from orderkit.errors import ValidationError
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxStatus
+from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.notify.receipt_notifier import EVENT_KINDS, ReceiptNotifier
 from orderkit.notify.render import ReceiptRenderer
 from orderkit.serialization import get_converter
@@ -379,3 +379,27 @@ def test_every_event_the_notifier_listens_for_is_a_registered_event_type() -> No
     from orderkit.notify.receipt_notifier import EVENT_KINDS
 
     assert [] == sorted(set(EVENT_KINDS) - set(EVENT_TYPES))
+
+
+def test_a_parcel_returned_to_sender_queues_a_notice_to_the_customer(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    receipts = svc.notifier = notifier(renderer)
+    order = place(svc, locale="zh_Hans")
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    svc.ship(order.id, carrier="sf", tracking_number="SF1")
+    back = TrackingEvent(
+        "ev-9", "sf", "SF1", TrackingStatus.RETURNED_TO_SENDER, T0, carrier_text="Refused"
+    )
+    svc.ingest_tracking(back)
+    with svc.storage.reader() as uow:
+        entries = uow.outbox.find(OutboxQuery(order_id=order.id, kind="returned_to_sender"))
+    (entry,) = entries.items
+    message = receipts.render(entry)
+    assert ("mei@example.com", f"订单 {order.number} 的包裹正在退回", True, "Refused") == (
+        entry.recipient,
+        message.subject,
+        "您的包裹正在退回" in message.text,
+        entry.payload["detail"],
+    )

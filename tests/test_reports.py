@@ -113,6 +113,21 @@ def test_send_latency_runs_from_placing_the_order_to_sending_its_message(
     )
 
 
+def test_send_latency_runs_from_the_event_that_called_for_the_message(
+    service: OrderService, storage: MemoryStorage, clock: FixedClock
+) -> None:
+    channel = RecordingChannel()
+    place(service, clock)
+    send_after(storage, clock, timedelta(seconds=2), channel)
+    order = service.find().items[0]
+    service.pay(order.id, order.total, reference="psp-1")
+    clock.advance(timedelta(days=3))
+    service.ship(order.id, carrier="sf", tracking_number="SF1")
+    send_after(storage, clock, timedelta(seconds=5), channel)
+    row = receipt_report(storage).row("shipped", "en")
+    assert timedelta(seconds=5) == (row.latency_max if row else None)
+
+
 def test_the_window_selects_messages_by_when_they_were_queued(
     service: OrderService, storage: MemoryStorage, clock: FixedClock
 ) -> None:

@@ -140,6 +140,31 @@ def test_shipping_with_a_carrier_books_one_parcel_weighing_the_shipped_units(
     assert [Parcel(500, items=2)] == carrier.booked["BK00000001"][1]
 
 
+def test_shipping_with_a_carrier_lines_without_weights_and_no_parcels_books_nothing(
+    svc: OrderService,
+) -> None:
+    carrier = BookCarrier()
+    draft = shop.draft(("TEA", 1), ("POT", 1))
+    weightless = attrs.evolve(draft.lines[1], weight_grams=0)
+    order = svc.place(attrs.evolve(draft, lines=[draft.lines[0], weightless]))
+    svc.pay(order.id, order.total, reference="psp-1")
+    with pytest.raises(ValidationError, match="line L2 of order SO-2026-000001 has no weight"):
+        svc.ship_with(order.id, carrier, origin=shop.WAREHOUSE, service="standard")
+    assert ({}, "awaiting_shipment") == (carrier.booked, svc.get(order.id).status)
+
+
+def test_shipping_weightless_lines_with_parcels_given_books_those_parcels(
+    svc: OrderService,
+) -> None:
+    carrier = BookCarrier()
+    draft = shop.draft(("TEA", 1))
+    order = svc.place(attrs.evolve(draft, lines=[attrs.evolve(draft.lines[0], weight_grams=0)]))
+    svc.pay(order.id, order.total, reference="psp-1")
+    parcels = [Parcel(400, items=1)]
+    svc.ship_with(order.id, carrier, origin=shop.WAREHOUSE, service="standard", parcels=parcels)
+    assert parcels == carrier.booked["BK00000001"][1]
+
+
 def test_two_parcels_booked_in_the_same_second_get_their_own_numbers_and_both_deliver(
     svc: OrderService, clock: FixedClock
 ) -> None:

@@ -134,6 +134,7 @@ from orderkit.ports import (
     PaymentsPort,
     PersonalizationProvider,
     Renderer,
+    StockNotifier,
     Storage,
     UnitOfWork,
 )
@@ -261,6 +262,7 @@ __all__ = [
     "StatusMachine",
     "StockLevel",
     "StockMovement",
+    "StockNotifier",
     "Storage",
     "StorageError",
     "Suspicion",

@@ -53,6 +53,7 @@ __all__ = [
     "PersonalizationProvider",
     "Renderer",
     "Sequences",
+    "StockNotifier",
     "StockRepository",
     "Storage",
     "UnitOfWork",
@@ -615,6 +616,22 @@ class PersonalizationProvider(Protocol):
 class Notifier(Protocol):
     def notifications(self, order: Order, events: Sequence[NewEvent]) -> list[OutboxDraft]:
         """The notifications a command's events call for, given the order after it.
+
+        Pure: no I/O. Called inside the command's unit of work; what it returns is queued
+        in the same transaction.
+        """
+        ...
+
+
+class StockNotifier(Protocol):
+    def stock_notifications(self, events: Sequence[NewEvent]) -> list[OutboxDraft]:
+        """The notifications a command's stock events call for (``LowStock`` above all).
+
+        Handed the events a command recorded on stock streams (``stock:SKU@location``),
+        whether the command is about stock alone (``adjust_stock``,
+        ``set_low_stock_threshold``) or about an order (a placement reserving the last
+        units); commands that record none do not call it. There is no order to go with
+        the events, so a draft's ``order_id`` stays None unless the notifier names one.
 
         Pure: no I/O. Called inside the command's unit of work; what it returns is queued
         in the same transaction.

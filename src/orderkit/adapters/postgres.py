@@ -182,6 +182,25 @@ MIGRATIONS: list[list[str]] = [
             WHERE tracking_number <> UPPER(REPLACE(tracking_number, ' ', ''))
             ON CONFLICT DO NOTHING""",
     ],
+    # 5: the event log is append-only in the database itself, not only by convention.
+    # TRUNCATE skips row triggers, so it has a statement trigger of its own.
+    [
+        """CREATE OR REPLACE FUNCTION orderkit_events_append_only() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'orderkit_events is append-only: % is refused', TG_OP
+                    USING ERRCODE = 'restrict_violation';
+            END
+            $$""",
+        "DROP TRIGGER IF EXISTS orderkit_events_append_only ON orderkit_events",
+        """CREATE TRIGGER orderkit_events_append_only
+            BEFORE UPDATE OR DELETE ON orderkit_events
+            FOR EACH ROW EXECUTE FUNCTION orderkit_events_append_only()""",
+        "DROP TRIGGER IF EXISTS orderkit_events_no_truncate ON orderkit_events",
+        """CREATE TRIGGER orderkit_events_no_truncate
+            BEFORE TRUNCATE ON orderkit_events
+            FOR EACH STATEMENT EXECUTE FUNCTION orderkit_events_append_only()""",
+    ],
 ]
 
 # Lowercase only, so the quoted and unquoted spellings of the name are the same schema.

@@ -170,6 +170,13 @@ MIGRATIONS: list[list[str]] = [
             FROM orderkit_shipments
             WHERE tracking_number != UPPER(REPLACE(tracking_number, ' ', ''))""",
     ],
+    # 5: the event log is append-only in the database itself, not only by convention.
+    [
+        """CREATE TRIGGER IF NOT EXISTS orderkit_events_no_update BEFORE UPDATE ON orderkit_events
+            BEGIN SELECT RAISE(ABORT, 'orderkit_events is append-only: UPDATE is refused'); END""",
+        """CREATE TRIGGER IF NOT EXISTS orderkit_events_no_delete BEFORE DELETE ON orderkit_events
+            BEGIN SELECT RAISE(ABORT, 'orderkit_events is append-only: DELETE is refused'); END""",
+    ],
 ]
 
 

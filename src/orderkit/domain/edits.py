@@ -21,13 +21,14 @@ from orderkit.domain.order import (
     ChangePrice,
     ChangeQuantity,
     EditOp,
+    EditRequest,
     LineItem,
     Order,
     RemoveLine,
     validate_address,
     validate_line,
 )
-from orderkit.errors import EditNotAllowed, Overpayment, ValidationError
+from orderkit.errors import EditNotAllowed, Overpayment, SelfApproval, ValidationError
 
 __all__ = ["EditOutcome", "EditPolicy", "apply_edit", "op_kind"]
 
@@ -67,6 +68,18 @@ class EditPolicy:
     def requires_approval(self, changes: Sequence[EditOp]) -> bool:
         return any(op_kind(op) in self.needs_approval for op in changes)
 
+    def check_approver(self, edit: EditRequest, approver: str) -> None:
+        """Raise :class:`SelfApproval` when ``approver`` asked for ``edit`` (unless the policy
+        allows it). Names are compared without case and surrounding spaces, so
+        ``MEI@shop`` is the same person as ``mei@shop``."""
+        if self.allow_self_approval:
+            return
+        if _person(edit.requested_by) == _person(approver):
+            raise SelfApproval(
+                f"{approver} requested edit {edit.edit_id} (as {edit.requested_by}); another "
+                "person must approve it"
+            )
+
     def check_allowed(self, order: Order, changes: Sequence[EditOp]) -> None:
         """Raise :class:`EditNotAllowed` when the order's status forbids these changes."""
         if order.status not in self.editable_statuses:
@@ -80,6 +93,10 @@ class EditPolicy:
                 f"order {order.number} is {order.status!r}; {', '.join(amount_ops)} changes "
                 f"are allowed only in {', '.join(sorted(self.amount_editable_statuses))}"
             )
+
+
+def _person(actor: str) -> str:
+    return actor.strip().casefold()
 
 
 @attrs.frozen

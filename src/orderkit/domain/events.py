@@ -73,6 +73,7 @@ __all__ = [
     "TagAdded",
     "TagRemoved",
     "TrackingUpdated",
+    "is_stock_stream",
     "notification_stream",
     "order_stream",
     "stock_stream",
@@ -95,6 +96,11 @@ def order_stream(order_id: str) -> str:
 
 def stock_stream(sku: str, location: str) -> str:
     return f"stock:{sku}@{location}"
+
+
+def is_stock_stream(stream: str) -> bool:
+    """Whether ``stream`` is a stock level's (:func:`stock_stream`), not an order's."""
+    return stream.startswith("stock:")
 
 
 def notification_stream(entry_id: str) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "aggregate",
+    "became_low",
     "integrity_problems",
     "line_movements",
     "unshipped",
@@ -57,6 +58,17 @@ class StockLevel:
     @property
     def is_low(self) -> bool:
         return self.available < self.low_stock_threshold
+
+
+def became_low(level: StockLevel, available_before: int, threshold_before: int) -> bool:
+    """Whether ``level`` is low now but was not before the command (when its available stock
+    was ``available_before`` and its threshold ``threshold_before``).
+
+    So a ``LowStock`` event is raised once per crossing: when stock falls below the
+    threshold, and when a threshold is raised above what is available, not again while the
+    level stays low.
+    """
+    return level.is_low and not available_before < threshold_before
 
 
 def aggregate(items: Iterable[StockMovement]) -> tuple[StockMovement, ...]:

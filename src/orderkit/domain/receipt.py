@@ -43,6 +43,7 @@ class ReceiptKind:
     PAYMENT_RECEIVED = "payment_received"
     SHIPPED = "shipped"
     LOGISTICS_EXCEPTION = "logistics_exception"
+    RETURNED_TO_SENDER = "returned_to_sender"  # the carrier is bringing a parcel back
     DELIVERED = "delivered"
     ORDER_CLOSED = "order_closed"  # cancelled, expired unpaid, or fully refunded
     REFUND_ISSUED = "refund_issued"
@@ -54,6 +55,7 @@ class ReceiptKind:
         PAYMENT_RECEIVED,
         SHIPPED,
         LOGISTICS_EXCEPTION,
+        RETURNED_TO_SENDER,
         DELIVERED,
         ORDER_CLOSED,
         REFUND_ISSUED,

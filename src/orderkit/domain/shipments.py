@@ -40,7 +40,7 @@ from orderkit.domain.events import (
 from orderkit.domain.inventory import StockMovement, aggregate
 from orderkit.domain.lifecycle import OrderEvent, OrderStatus
 from orderkit.domain.order import Order, Shipment, ShipmentLine
-from orderkit.domain.shipping import ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.domain.shipping import Parcel, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.domain.status import StatusMachine
 from orderkit.domain.tags import tag
 from orderkit.errors import ValidationError
@@ -56,6 +56,7 @@ __all__ = [
     "deliver_if_all_arrived",
     "delivered_at",
     "new_shipment",
+    "one_parcel",
     "ready_to_complete",
     "ship_event",
     "shipment_label",
@@ -168,6 +169,25 @@ def delivered_at(order: Order) -> datetime | None:
         return None
     times = [s.delivered_at for s in order.shipments if s.return_id is None and s.delivered_at]
     return max(times, default=None)
+
+
+def one_parcel(order: Order, wanted: Sequence[ShipmentLine]) -> Parcel:
+    """One parcel holding ``wanted``, weighing what its lines weigh.
+
+    Raises:
+        ValidationError: (``parcels``) a line has no weight, naming it.
+    """
+    weightless = [sl.line_id for sl in wanted if order.line(sl.line_id).weight_grams <= 0]
+    if weightless:
+        many = len(weightless) > 1
+        raise ValidationError(
+            "parcels",
+            f"{'lines' if many else 'line'} {', '.join(weightless)} of order {order.number} "
+            f"{'have' if many else 'has'} no weight_grams, so the parcel's weight is unknown; "
+            "pass parcels=[Parcel(weight_grams, items)] or give the lines their weights",
+        )
+    weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
+    return Parcel(weight, items=sum(sl.quantity for sl in wanted))
 
 
 def new_shipment(

@@ -16,13 +16,16 @@ Carrier codes and what is checked:
 - ``china-post``: S10 ending in ``CN``; or a domestic number, 13 digits starting with 1
   (EMS) or 9 (parcel), checked for format only (no published check digit).
 - ``usps``: IMpb, 20 to 22 digits (a scanned ``420`` + ZIP routing prefix is dropped), MOD 10
-  check digit with weights 3 and 1; or S10 ending in ``US``.
+  check digit with weights 3 and 1; or S10 ending in ``US``. A 20-digit number may also carry
+  its check digit the Publication 91 way, computed as if ``91`` were written in front.
 - ``ups``: ``1Z`` + 6 shipper + 2 service + 7 package characters + a UPS mod 10 check digit.
 - ``sf-express``: ``SF`` + 12 or 13 digits, format only (SF publishes no check digit).
 
 A check digit catches most typing mistakes, not all: S10 maps two remainders to the check
 digit 5, and UPS doubles every other character without summing digits, so a few single-digit
-changes go unnoticed (see :func:`s10_check_digit` and :func:`ups_check_digit`).
+changes go unnoticed (see :func:`s10_check_digit` and :func:`ups_check_digit`). Accepting
+both USPS conventions for 20 digits lets through the single-digit changes that move the
+check by exactly 2 (the weight of the ``91`` in front).
 """
 
 from __future__ import annotations
@@ -162,9 +165,19 @@ def _usps_impb(number: str) -> str | None:
     if not _IMPB.fullmatch(number):
         return "a USPS number is 20 to 22 digits, or an S10 number ending in 'US'"
     expected = mod10_31_check_digit(number[:-1])
-    if int(number[-1]) != expected:
-        return f"the MOD 10 check digit should be {expected}, not {number[-1]}"
-    return None
+    if int(number[-1]) == expected:
+        return None
+    if len(number) == 20:
+        # Publication 91 numbers compute the check with the "91" application identifier in
+        # front, though the printed number leaves it off.
+        with_91 = mod10_31_check_digit("91" + number[:-1])
+        if int(number[-1]) == with_91:
+            return None
+        return (
+            f"the MOD 10 check digit should be {expected} (or {with_91} with '91' in front), "
+            f"not {number[-1]}"
+        )
+    return f"the MOD 10 check digit should be {expected}, not {number[-1]}"
 
 
 def _usps(number: str) -> str | None:

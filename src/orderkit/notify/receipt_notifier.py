@@ -39,6 +39,7 @@ EVENT_KINDS: Mapping[str, str] = {
     "PaymentCaptured": ReceiptKind.PAYMENT_RECEIVED,
     "OrderShipped": ReceiptKind.SHIPPED,
     "ShipmentException": ReceiptKind.LOGISTICS_EXCEPTION,
+    "ShipmentReturnedToSender": ReceiptKind.RETURNED_TO_SENDER,
     "OrderDelivered": ReceiptKind.DELIVERED,
     "StatusChanged": ReceiptKind.ORDER_CLOSED,
     "RefundIssued": ReceiptKind.REFUND_ISSUED,

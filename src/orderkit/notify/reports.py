@@ -2,8 +2,8 @@
 
 :func:`receipt_report` answers "do our messages arrive, and are they read?": per notification
 kind and locale, how many were queued, sent and given up on, how many were opened and
-clicked (each message counted once however often it was opened), and how long customers
-waited from placing the order to the message going out.
+clicked (each message counted once however often it was opened), and how long each message
+took to go out after the event that called for it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import attrs
 from orderkit.clock import require_utc
 from orderkit.domain.events import (
     NotificationFailed,
-    OrderPlaced,
     ReceiptClicked,
     ReceiptOpened,
     RecordedEvent,
@@ -52,8 +51,11 @@ class ReceiptStats:
         failed_attempts: delivery attempts that failed, retried ones included.
         opened: sent messages opened at least once.
         clicked: sent messages with at least one tracked link followed.
-        latency: for sent messages about an order, the time from placing the order to the
+        latency: for sent messages, the time from the event that called for the message
+            (the placement for ``order_placed``, the shipment for ``shipped``, …) to the
             message being sent, as nearest-rank p50, p90 and max (None when there is none).
+            The entry is queued in the unit of work that records that event, so its
+            ``created_at`` is the event's time.
     """
 
     kind: str
@@ -188,9 +190,7 @@ class _Tally:
         self.sent += 1
         self.opened += any(isinstance(p, ReceiptOpened) for p in mine)
         self.clicked += any(isinstance(p, ReceiptClicked) for p in mine)
-        placed = next((e.at for e in events if isinstance(e.payload, OrderPlaced)), None)
-        if entry.order_id is not None and placed is not None:
-            self.latencies.append(entry.sent_at - placed)
+        self.latencies.append(entry.sent_at - entry.created_at)
 
     def stats(self, kind: str, locale: str) -> ReceiptStats:
         ordered = sorted(self.latencies)

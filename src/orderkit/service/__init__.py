@@ -47,8 +47,10 @@ class OrderService(
         address_review_event: the machine's event that holds an order whose address is
             flagged (e.g. ``flag`` to ``awaiting_review``); ignored when the machine has no
             such transition from the initial state.
-        notifier: decides which notifications each command queues in the outbox (in the
-            command's own unit of work); none are queued without one.
+        notifier: decides which notifications each command on an order queues in the outbox
+            (in the command's own unit of work); none are queued without one.
+        stock_notifier: decides which notifications stock events queue (``LowStock`` from
+            any command, stock commands included, which have no order to hand ``notifier``).
         return_policy: the shop's after-sales rules (return window, accepted kinds).
         payments: the host's payment provider for paying refunds back; without it, refunds
             need the reference of a refund the host made itself.

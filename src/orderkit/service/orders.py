@@ -32,7 +32,6 @@ from orderkit.domain.tags import tag as set_tag
 from orderkit.errors import (
     EditNotFound,
     OutboxEntryNotFound,
-    SelfApproval,
     ValidationError,
 )
 from orderkit.notify.outbox import entry_stream
@@ -76,7 +75,13 @@ class OrderCommands(CommandRunner):
         return self._simple(order_id, event, actor, reason)
 
     def request_edit(
-        self, order_id: str, changes: Sequence[EditOp], *, actor: str, reason: str
+        self,
+        order_id: str,
+        changes: Sequence[EditOp],
+        *,
+        actor: str,
+        reason: str,
+        idempotency_key: str | None = None,
     ) -> Order:
         """Ask for changes to a placed order.
 
@@ -85,11 +90,14 @@ class OrderCommands(CommandRunner):
         edit that lowers the total to what is already paid moves the order on along ``pay``.
 
         An address change goes through the ``address_checker`` too, and is stored normalized.
+        A request repeated with the same ``idempotency_key`` (a double submit) changes
+        nothing and returns the order as it is.
 
         Raises:
             EditNotAllowed: the order's status does not allow these changes.
             ValidationError: a change is malformed (the error names it).
             AddressInvalid: the address checker refused a new address.
+            IdempotencyConflict: the key was used for a different request.
         """
         if not reason:
             raise ValidationError("reason", "say why the order is edited")
@@ -105,6 +113,9 @@ class OrderCommands(CommandRunner):
             )
 
         def change(tx: Transaction, order: Order) -> Order:
+            request = {"order_id": order_id, "changes": changes}
+            if self._claim(tx, idempotency_key, "request_edit", request, order_id) is not None:
+                return order
             self.edit_policy.check_allowed(order, changes)
             if not self.edit_policy.requires_approval(changes):
                 return self._apply_edit(tx, order, changes, tx.actor, None, "direct")
@@ -145,16 +156,14 @@ class OrderCommands(CommandRunner):
 
         Raises:
             EditNotFound: no such pending edit.
-            SelfApproval: the approver asked for the edit (unless the policy allows it).
+            SelfApproval: the approver asked for the edit, whatever the case of their name
+                (unless the policy allows it).
             EditNotAllowed, ValidationError, OutOfStock: the edit no longer fits the order.
         """
 
         def change(tx: Transaction, order: Order) -> Order:
             edit = self._pending(order, edit_id)
-            if edit.requested_by == tx.actor and not self.edit_policy.allow_self_approval:
-                raise SelfApproval(
-                    f"{tx.actor} requested edit {edit_id}; another person must approve it"
-                )
+            self.edit_policy.check_approver(edit, tx.actor)
             self.edit_policy.check_allowed(order, edit.changes)
             remaining = tuple(e for e in order.pending_edits if e.edit_id != edit_id)
             base = attrs.evolve(order, pending_edits=remaining)

@@ -29,6 +29,7 @@ from orderkit.domain.events import (
     StockCommitted,
     StockReleased,
     StockReserved,
+    is_stock_stream,
     order_stream,
     stock_stream,
 )
@@ -37,6 +38,7 @@ from orderkit.domain.inventory import (
     StockLevel,
     StockMovement,
     aggregate,
+    became_low,
 )
 from orderkit.domain.lifecycle import COMMAND_EVENTS, default_order_machine
 from orderkit.domain.numbering import OrderNumbering
@@ -60,6 +62,7 @@ from orderkit.ports import (
     IdGenerator,
     Notifier,
     PaymentsPort,
+    StockNotifier,
     Storage,
     UnitOfWork,
 )
@@ -110,6 +113,7 @@ class CommandRunner:
         address_checker: AddressChecker | None = None,
         address_review_event: str = "flag",
         notifier: Notifier | None = None,
+        stock_notifier: StockNotifier | None = None,
         return_policy: ReturnPolicy | None = None,
         payments: PaymentsPort | None = None,
     ) -> None:
@@ -131,6 +135,7 @@ class CommandRunner:
         self.address_checker = address_checker
         self.address_review_event = address_review_event
         self.notifier = notifier
+        self.stock_notifier = stock_notifier
         self.return_policy = return_policy or ReturnPolicy()
         self.return_machine = return_machine()
         self.payments = payments
@@ -202,22 +207,24 @@ class CommandRunner:
 
     def _commit(self, tx: Transaction, order: Order | None) -> None:
         """Queue the notifications for ``order`` (the order the command changed; None for
-        commands about stock alone), append the events, and commit.
+        commands about stock alone) and its stock events, append the events, and commit.
 
         Every command ends here, so none can commit a change without its notifications.
         """
-        if order is not None:
-            self._queue_notifications(tx, order)
+        self._queue_notifications(tx, order)
         if tx.events:
             tx.uow.events.append(tx.events)
         tx.uow.commit()
 
-    def _queue_notifications(self, tx: Transaction, order: Order) -> None:
-        """Queue what the notifier makes of this command, in the command's unit of work."""
-        if self.notifier is None or not tx.events:
-            return
-        drafts = self.notifier.notifications(order, tuple(tx.events))
-        entries = [self._outbox_entry(tx, order, i, d) for i, d in enumerate(drafts)]
+    def _queue_notifications(self, tx: Transaction, order: Order | None) -> None:
+        """Queue what the notifiers make of this command, in the command's unit of work."""
+        drafts: list[tuple[str | None, OutboxDraft]] = []
+        if self.notifier is not None and order is not None and tx.events:
+            drafts += [(order.id, d) for d in self.notifier.notifications(order, tuple(tx.events))]
+        stock = tuple(e for e in tx.events if is_stock_stream(e.stream))
+        if self.stock_notifier is not None and stock:
+            drafts += [(None, d) for d in self.stock_notifier.stock_notifications(stock)]
+        entries = [self._outbox_entry(tx, about, i, d) for i, (about, d) in enumerate(drafts)]
         if not entries:
             return
         tx.uow.outbox.add(entries)
@@ -226,10 +233,10 @@ class CommandRunner:
             tx.record(entry_stream(e), queued)
 
     def _outbox_entry(
-        self, tx: Transaction, order: Order, index: int, draft: OutboxDraft
+        self, tx: Transaction, order_id: str | None, index: int, draft: OutboxDraft
     ) -> OutboxEntry:
         """The entry for a draft: a new id (also its dedup key unless the draft has one),
-        about this order unless the draft names another, due now."""
+        about the command's order (if any) unless the draft names another, due now."""
         for field in ("kind", "channel"):
             value = getattr(draft, field)
             if not isinstance(value, str) or not value.strip():
@@ -244,7 +251,7 @@ class CommandRunner:
             recipient=draft.recipient,
             locale=draft.locale,
             payload=draft.payload,
-            order_id=draft.order_id or order.id,
+            order_id=draft.order_id or order_id,
             dedup_key=draft.dedup_key or entry_id,
             status=OutboxStatus.QUEUED,
             attempts=0,
@@ -270,12 +277,18 @@ class CommandRunner:
         if released:
             tx.record(order_stream(order.id), StockReleased(released))
 
-    def _maybe_low(self, tx: Transaction, level: StockLevel, available_before: int) -> None:
-        threshold = level.low_stock_threshold
-        if level.available < threshold <= available_before:
+    def _maybe_low(
+        self,
+        tx: Transaction,
+        level: StockLevel,
+        available_before: int,
+        threshold_before: int | None = None,
+    ) -> None:
+        before = level.low_stock_threshold if threshold_before is None else threshold_before
+        if became_low(level, available_before, before):
             tx.record(
                 stock_stream(level.sku, level.location),
-                LowStock(level.sku, level.location, level.available, threshold),
+                LowStock(level.sku, level.location, level.available, level.low_stock_threshold),
             )
 
     def _claim(

@@ -26,6 +26,7 @@ from orderkit.domain.shipments import (
     deliver_by_hand,
     deliver_if_all_arrived,
     new_shipment,
+    one_parcel,
     ready_to_complete,
     ship_event,
     shipment_label,
@@ -139,7 +140,9 @@ class ShippingCommands(CommandRunner):
         """Book a shipment with ``carrier`` and ship ``lines`` (everything left when None).
 
         Without ``parcels`` the goods go in one parcel weighing what the lines' weights add
-        up to. The carrier gets the reference ``<order number>/<parcel number>``
+        up to; every line shipped must then have a ``weight_grams`` (there is no default
+        weight: a guessed one would buy the wrong label). The carrier gets the reference
+        ``<order number>/<parcel number>``
         (``SO-2026-000123/2`` for an order's second parcel), one per parcel, so carriers that
         key bookings on it never hand two parcels one number. The lines, and whether the
         order's status lets them ship, are checked before anything is booked; the booking is
@@ -148,7 +151,8 @@ class ShippingCommands(CommandRunner):
         label stays booked but unused (orderkit does not cancel it with the carrier).
 
         Raises:
-            ValidationError: as :meth:`ship`, checked before anything is booked.
+            ValidationError: as :meth:`ship`, checked before anything is booked; or
+                ``parcels`` is None and a line shipped has no weight.
             InvalidTransition: the order cannot ship in its status (e.g. unpaid or closed),
                 checked before anything is booked.
             CarrierError: the carrier refused the booking; nothing is written.
@@ -160,8 +164,7 @@ class ShippingCommands(CommandRunner):
         shipped = attrs.evolve(order, shipments=(*order.shipments, planned))
         self.machine.fire(shipped, order.status, ship_event(shipped))
         if parcels is None:
-            weight = sum(order.line(sl.line_id).weight_grams * sl.quantity for sl in wanted)
-            parcels = [Parcel(weight, items=sum(sl.quantity for sl in wanted))]
+            parcels = [one_parcel(order, wanted)]
         # One reference per parcel: carriers key bookings (and idempotent re-bookings) on it.
         reference = f"{order.number}/{len(order.shipments) + 1}"
         booked = carrier.create_shipment(

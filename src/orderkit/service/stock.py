@@ -72,11 +72,16 @@ class StockCommands(CommandRunner):
     def set_low_stock_threshold(
         self, sku: str, threshold: int, *, location: str = "default", actor: str = "system"
     ) -> StockLevel:
-        """Raise a ``LowStock`` event whenever available stock drops below ``threshold``."""
+        """Raise a ``LowStock`` event whenever available stock drops below ``threshold``.
+
+        A threshold set above what is available raises one at once.
+        """
         require_whole("threshold", threshold, at_least=0)
 
         def body(tx: Transaction) -> StockLevel:
+            before = tx.uow.stock.get(sku, location)
             level = tx.uow.stock.set_threshold(sku, location, threshold)
+            self._maybe_low(tx, level, level.available, before.low_stock_threshold if before else 0)
             self._commit(tx, None)
             return level
 

@@ -1637,6 +1637,26 @@ class StorageContract(OutboxContract):
             stream(storage, "stock:MUG@default"), LowStock
         )
 
+    def test_a_threshold_set_above_what_is_available_records_low_stock_at_once(
+        self, service: OrderService, storage: Storage
+    ) -> None:
+        self.stock_catalog(service, {"MUG": 4})
+        service.set_low_stock_threshold("MUG", 5)
+        assert [LowStock("MUG", HERE, 4, 5)] == payloads(
+            stream(storage, "stock:MUG@default"), LowStock
+        )
+
+    def test_raising_the_threshold_of_a_level_already_low_records_nothing_more(
+        self, service: OrderService, storage: Storage
+    ) -> None:
+        self.stock_catalog(service, {"MUG": 4})
+        service.set_low_stock_threshold("MUG", 5)
+        service.set_low_stock_threshold("MUG", 8)
+        service.set_low_stock_threshold("MUG", 2)  # 4 is not low any more
+        assert [LowStock("MUG", HERE, 4, 5)] == payloads(
+            stream(storage, "stock:MUG@default"), LowStock
+        )
+
     # -- reservation at payment ----------------------------------------------------------------
 
     def test_with_reservation_at_payment_placing_reserves_nothing(
@@ -2176,6 +2196,26 @@ class StorageContract(OutboxContract):
             )
             uow.commit()
         assert [NoteAdded("a 0"), NoteAdded("a 1")] == payloads(stream(storage, "a"))
+
+    @pytest.mark.parametrize(
+        "statement",
+        ["UPDATE orderkit_events SET reason = 'rewritten'", "DELETE FROM orderkit_events"],
+    )
+    def test_stored_events_cannot_be_changed_or_deleted_even_with_plain_sql(
+        self, storage: Storage, statement: str
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            uow.events.append([sample_event("order:a")])
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            execute = getattr(uow, "execute", None)
+            if execute is None:
+                pytest.skip("this storage runs no SQL; its event log offers only append")
+            with pytest.raises(StorageError, match="append-only"):
+                execute(statement, write=True)
+        assert [("because", NoteAdded("hello"))] == [
+            (e.reason, e.payload) for e in stream(storage, "order:a")
+        ]
 
     def test_event_payloads_read_back_equal_to_the_ones_written(self, storage: Storage) -> None:
         written = sample_payloads()
