@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -25,7 +25,7 @@ from orderkit.receipt import PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.receipt_notifier import EVENT_KINDS, ReceiptNotifier
 from orderkit.render import ReceiptRenderer
 from orderkit.serialization import get_converter
-from orderkit.shipping import TrackingEvent, TrackingStatus
+from orderkit.shipping import RateQuote, TrackingEvent, TrackingStatus
 from receipt_fixtures import MERCHANT, T0, place, service
 
 
@@ -62,6 +62,37 @@ def last_command(svc: OrderService, order: Order, before: int) -> list[NewEvent]
 
 def kinds(drafts: Sequence[OutboxDraft]) -> list[str]:
     return [d.kind for d in drafts]
+
+
+def test_a_receipt_gets_an_estimated_arrival_date_from_the_carriers_quote(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc)
+    quote = RateQuote("table", "standard", Money("6.00", "USD"), estimated_days=(1, 3))
+    drafts = notifier(
+        renderer,
+        estimate_ship_date=lambda order: date(2026, 11, 24),
+        shipping_quote=lambda order: quote,
+    ).notifications(order, last_command(svc, order, 0))
+    assert "2026-11-27" == drafts[0].payload["estimated_arrival_date"]
+
+
+def test_a_quote_without_a_ship_date_gives_no_arrival_date(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    quote = RateQuote("table", "standard", Money("6.00", "USD"), estimated_days=(1, 3))
+    drafts = notifier(renderer, shipping_quote=lambda order: quote).notifications(
+        order, last_command(svc, order, 0)
+    )
+    assert drafts[0].payload["estimated_arrival_date"] is None
+
+
+def test_a_receipt_keeps_the_orders_time_zone(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc, time_zone="Europe/Berlin")
+    drafts = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    assert "Europe/Berlin" == drafts[0].payload["time_zone"]
 
 
 def test_placing_an_order_queues_the_order_receipt(renderer: ReceiptRenderer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from pathlib import Path
 
 import attrs
@@ -118,9 +119,51 @@ def test_dates_are_formatted_by_babel_for_the_render_locale(renderer: ReceiptRen
     assert "2026年11月25日" in text
 
 
-def test_times_are_shown_in_the_renderers_timezone() -> None:
+def _line(text: str, label: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(label))
+
+
+def test_an_order_without_a_zone_shows_times_in_the_renderers_zone_named_without_seconds() -> None:
     text = ReceiptRenderer(timezone="Asia/Shanghai").render(receipt(place(service()))).text
-    assert "Nov 23, 2026, 5:30:00\u202fPM" in text
+    assert "Order date: Nov 23, 2026, 5:30\u202fPM China Standard Time" == _line(text, "Order date")
+
+
+def test_times_are_shown_in_the_orders_own_time_zone() -> None:
+    r = receipt(place(service(), time_zone="Europe/Berlin"))
+    text = ReceiptRenderer(timezone="Asia/Shanghai").render(r).text
+    assert "Order date: Nov 23, 2026, 10:30\u202fAM Central European Standard Time" == _line(
+        text, "Order date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("de", "Bestelldatum: 23.11.2026, 10:30 Mitteleuropäische Normalzeit"),
+        ("ja", "ご注文日時: 2026/11/23 10:30 中央ヨーロッパ標準時"),
+        ("zh_Hans", "下单时间: 2026年11月23日 10:30 中欧标准时间"),
+    ],
+)
+def test_the_zone_is_named_in_the_render_locale(locale: str, expected: str) -> None:
+    r = receipt(place(service(), time_zone="Europe/Berlin"))
+    text = ReceiptRenderer().render(r, locale=locale).text
+    assert expected == _line(text, expected.split(":")[0])
+
+
+def test_a_moment_is_dated_on_the_day_it_was_in_the_orders_zone() -> None:
+    r = receipt(
+        place(service(), time_zone="Pacific/Pago_Pago")
+    )  # 09:30 UTC is 22:30 the day before
+    renderer = ReceiptRenderer(
+        loaders=[jinja2.DictLoader({"order_placed.txt": "{{ receipt.placed_at|date }}"})]
+    )
+    assert "November 22, 2026" == renderer.render(r).text
+
+
+def test_an_estimated_arrival_date_is_shown_beside_the_estimated_ship_date() -> None:
+    r = receipt(place(service()), estimated_arrival_date=date(2026, 11, 28))
+    text = ReceiptRenderer().render(r).text
+    assert "Estimated arrival date: November 28, 2026" == _line(text, "Estimated arrival")
 
 
 def test_an_unknown_timezone_is_refused() -> None:

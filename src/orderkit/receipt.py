@@ -15,13 +15,14 @@ Rendering lives elsewhere (:mod:`orderkit.render`); this module imports no templ
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import attrs
 
 from orderkit.errors import ValidationError
 from orderkit.money import Money
 from orderkit.order import Address, AdjustmentKind, Order
+from orderkit.shipping import RateQuote
 
 __all__ = [
     "Merchant",
@@ -33,6 +34,7 @@ __all__ = [
     "ReceiptKind",
     "ReceiptLine",
     "ReceiptShipment",
+    "estimated_arrival",
 ]
 
 
@@ -196,6 +198,7 @@ class Receipt:
 
     ``detail`` is a short text about this message (a carrier's exception note) and
     ``amount`` the money it is about (this payment, this refund), where there is one.
+    ``time_zone`` is the order's IANA zone times are shown in (empty: the renderer's).
     """
 
     kind: str
@@ -227,6 +230,8 @@ class Receipt:
     blocks: tuple[PersonalizationBlock, ...] = attrs.field(default=(), converter=_blocks)
     detail: str = ""
     amount: Money | None = None
+    time_zone: str = ""
+    estimated_arrival_date: date | None = None
 
     @property
     def tracking_urls(self) -> tuple[str, ...]:
@@ -244,6 +249,7 @@ class Receipt:
         merchant: Merchant,
         blocks: Iterable[PersonalizationBlock] = (),
         estimated_ship_date: date | None = None,
+        estimated_arrival_date: date | None = None,
         detail: str = "",
         amount: Money | None = None,
     ) -> Receipt:
@@ -257,6 +263,8 @@ class Receipt:
             merchant: the shop's name and contact details.
             blocks: personalization blocks from the host's provider.
             estimated_ship_date: when the order is expected to leave the warehouse.
+            estimated_arrival_date: when it is expected to arrive (see
+                :func:`estimated_arrival`); shown only beside an estimated ship date.
             detail: a short text specific to this message (a carrier's exception note).
             amount: the money this message is about: the payment received, the refund
                 issued (the receipt's totals still show everything paid and refunded).
@@ -331,7 +339,18 @@ class Receipt:
             blocks=blocks,
             detail=detail,
             amount=amount,
+            time_zone=order.time_zone,
+            estimated_arrival_date=estimated_arrival_date if estimated_ship_date else None,
         )
+
+
+def estimated_arrival(ship_date: date | None, quote: RateQuote | None) -> date | None:
+    """The day a parcel shipped on ``ship_date`` should arrive by: the last day of the
+    carrier's quoted range (``estimated_days``, calendar days), or None when either is
+    unknown."""
+    if ship_date is None or quote is None or quote.estimated_days is None:
+        return None
+    return ship_date + timedelta(days=max(quote.estimated_days))
 
 
 def _discounts(order: Order, total: Money) -> tuple[ReceiptDiscount, ...]:

@@ -23,9 +23,10 @@ from orderkit.notification import Message
 from orderkit.order import Order
 from orderkit.outbox import OutboxDraft, OutboxEntry
 from orderkit.ports import PersonalizationProvider
-from orderkit.receipt import Merchant, Receipt, ReceiptKind
+from orderkit.receipt import Merchant, Receipt, ReceiptKind, estimated_arrival
 from orderkit.render import ReceiptRenderer
 from orderkit.serialization import get_converter
+from orderkit.shipping import RateQuote
 
 __all__ = ["EVENT_KINDS", "ReceiptNotifier", "customer_email"]
 
@@ -68,6 +69,9 @@ class ReceiptNotifier:
             whose recipient is empty is skipped. Email to the customer by default.
         personalization: the host's provider of personalization blocks, if any.
         estimate_ship_date: the expected ship date of an order, if the host knows one.
+        shipping_quote: the carrier's quote the order was shipped at, if the host kept it:
+            with an estimated ship date, its ``estimated_days`` give the receipt an
+            estimated arrival date.
         kinds: the receipt kinds to send; all by default.
         closed_statuses: statuses that count as closed for ``order_closed``.
         event_kinds: event type name -> receipt kind; :data:`EVENT_KINDS` by default. Pass
@@ -84,6 +88,7 @@ class ReceiptNotifier:
     channels: Mapping[str, Callable[[Order], str]] = attrs.field(factory=_email_only)
     personalization: PersonalizationProvider | None = None
     estimate_ship_date: Callable[[Order], date | None] | None = None
+    shipping_quote: Callable[[Order], RateQuote | None] | None = None
     kinds: frozenset[str] = frozenset(ReceiptKind.ALL)
     closed_statuses: frozenset[str] = frozenset({"closed"})
     event_kinds: Mapping[str, str] = EVENT_KINDS
@@ -118,6 +123,8 @@ class ReceiptNotifier:
         for index, (kind, event) in enumerate(wanted, start=1):
             suffix = f".{index}" if index > 1 else ""
             number = f"{order.number}-{order.version}{suffix}"
+            ship_date = self.estimate_ship_date(order) if self.estimate_ship_date else None
+            quote = self.shipping_quote(order) if self.shipping_quote else None
             receipt = Receipt.from_order(
                 order,
                 kind=kind,
@@ -125,9 +132,8 @@ class ReceiptNotifier:
                 issued_at=event.at,
                 merchant=self.merchant,
                 blocks=self.personalization.blocks_for(order, kind) if self.personalization else (),
-                estimated_ship_date=(
-                    self.estimate_ship_date(order) if self.estimate_ship_date else None
-                ),
+                estimated_ship_date=ship_date,
+                estimated_arrival_date=estimated_arrival(ship_date, quote),
                 detail=_detail(event),
                 amount=_amount(event),
             )
