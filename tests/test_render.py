@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderkit.errors import InvalidTrackingLink, TemplateMissing, UnsafeSubject, ValidationError
-from orderkit.order import Address
+from orderkit.order import Address, Order
 from orderkit.receipt import Receipt, ReceiptKind
 from orderkit.render import (
     LOCALE_DIR,
@@ -402,3 +402,27 @@ def test_the_same_address_reads_from_the_name_down_in_english(renderer: ReceiptR
     )
     text = renderer.render(receipt(order)).text
     assert "Wang Fang\n88 Century Ave\n518000 Shenzhen, Guangdong\nChina\n" in text
+
+
+def _shipped() -> Order:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    return svc.ship(order.id, carrier="sf-express", tracking_number="SF1234567890")
+
+
+def test_a_shipment_is_shown_by_the_carriers_name_not_its_code(renderer: ReceiptRenderer) -> None:
+    r = receipt(_shipped(), ReceiptKind.SHIPPED, carrier_names={"sf-express": "SF Express"})
+    rendered = renderer.render(r)
+    assert (True, True) == (
+        "Shipment: SF Express SF1234567890\n" in rendered.text,
+        "SF Express · SF1234567890" in rendered.html,
+    )
+
+
+def test_a_carriers_note_is_quoted_on_its_own_labelled_line(renderer: ReceiptRenderer) -> None:
+    r = receipt(_shipped(), ReceiptKind.LOGISTICS_EXCEPTION, detail="Address incomplete")
+    text = renderer.render(r, locale="ja").text
+    assert (
+        "進展があり次第ご連絡いたします。\n配送業者からの連絡（原文）: Address incomplete\n" in text
+    )

@@ -14,7 +14,7 @@ Rendering lives elsewhere (:mod:`orderkit.render`); this module imports no templ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 import attrs
@@ -181,7 +181,10 @@ class ReceiptDiscount:
 
 @attrs.frozen
 class ReceiptShipment:
-    """A parcel on its way: carrier, tracking number and the link to follow it."""
+    """A parcel on its way: carrier, tracking number and the link to follow it.
+
+    ``carrier`` is the carrier's code (``sf``), ``carrier_name`` what customers know it as
+    (``SF Express``); templates show the name, or the code when there is none."""
 
     shipment_id: str
     carrier: str
@@ -189,6 +192,7 @@ class ReceiptShipment:
     shipped_at: datetime
     tracking_url: str = ""
     delivered_at: datetime | None = None
+    carrier_name: str = ""
 
 
 @attrs.frozen
@@ -252,6 +256,7 @@ class Receipt:
         estimated_arrival_date: date | None = None,
         detail: str = "",
         amount: Money | None = None,
+        carrier_names: Mapping[str, str] | None = None,
     ) -> Receipt:
         """Snapshot ``order`` for a message of ``kind``.
 
@@ -268,6 +273,10 @@ class Receipt:
             detail: a short text specific to this message (a carrier's exception note).
             amount: the money this message is about: the payment received, the refund
                 issued (the receipt's totals still show everything paid and refunded).
+            carrier_names: carrier code -> the name customers know it by (``{"sf": "SF
+                Express"}``), or ``code/service`` -> name for one service of a carrier
+                (``{"manual/ups": "UPS"}``: the courier of a merchant-entered number); a
+                carrier not in it is shown by its code.
 
         Raises:
             ValidationError: an unknown ``kind``, an empty ``receipt_number`` or a naive
@@ -297,10 +306,12 @@ class Receipt:
             )
             for line, lt in zip(order.lines, totals.lines, strict=True)
         )
+        names = carrier_names or {}
         shipments = tuple(
             ReceiptShipment(
                 shipment_id=s.shipment_id,
                 carrier=s.carrier,
+                carrier_name=names.get(f"{s.carrier}/{s.service}") or names.get(s.carrier, ""),
                 tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at,
                 # A carrier's page link is shown only if it is a web page.

@@ -72,6 +72,9 @@ class ReceiptNotifier:
         shipping_quote: the carrier's quote the order was shipped at, if the host kept it:
             with an estimated ship date, its ``estimated_days`` give the receipt an
             estimated arrival date.
+        carrier_names: carrier code (or ``code/service``) -> the name shown to customers
+            (``{"sf": "SF Express", "manual/ups": "UPS"}``); a carrier without one is shown
+            by its code.
         kinds: the receipt kinds to send; all by default.
         closed_statuses: statuses that count as closed for ``order_closed``.
         event_kinds: event type name -> receipt kind; :data:`EVENT_KINDS` by default. Pass
@@ -89,6 +92,7 @@ class ReceiptNotifier:
     personalization: PersonalizationProvider | None = None
     estimate_ship_date: Callable[[Order], date | None] | None = None
     shipping_quote: Callable[[Order], RateQuote | None] | None = None
+    carrier_names: Mapping[str, str] = attrs.field(factory=dict)
     kinds: frozenset[str] = frozenset(ReceiptKind.ALL)
     closed_statuses: frozenset[str] = frozenset({"closed"})
     event_kinds: Mapping[str, str] = EVENT_KINDS
@@ -136,6 +140,7 @@ class ReceiptNotifier:
                 estimated_arrival_date=estimated_arrival(ship_date, quote),
                 detail=_detail(event),
                 amount=_amount(event),
+                carrier_names=self.carrier_names,
             )
             payload = converter.unstructure(receipt, Receipt)
             for channel, recipient_of in self.channels.items():
