@@ -404,6 +404,34 @@ def test_the_same_address_reads_from_the_name_down_in_english(renderer: ReceiptR
     assert "Wang Fang\n88 Century Ave\n518000 Shenzhen, Guangdong\nChina\n" in text
 
 
+def test_an_address_without_a_postal_code_has_no_stray_leading_space(
+    renderer: ReceiptRenderer,
+) -> None:
+    order = attrs.evolve(
+        place(service(), locale="en"),
+        shipping_address=Address("Omar Haddad", "12 Harbour Rd", "Dubai", "AE"),
+    )
+    rendered = renderer.render(receipt(order))
+    assert (True, True) == (
+        "\n12 Harbour Rd\nDubai\nUnited Arab Emirates\n" in rendered.text,
+        "\nDubai<br>\nUnited Arab Emirates" in rendered.html,
+    )
+
+
+def test_an_east_asian_address_without_a_region_or_postal_code_has_single_spaces(
+    renderer: ReceiptRenderer,
+) -> None:
+    order = attrs.evolve(
+        place(service(), locale="zh_TW"),
+        shipping_address=Address("陳怡君", "信義路五段 7 號", "台北", "TW"),
+    )
+    rendered = renderer.render(receipt(order))
+    assert (True, True) == (
+        "\n台灣 台北\n信義路五段 7 號\n" in rendered.text,
+        "\n台灣 台北<br>\n" in rendered.html,
+    )
+
+
 def _shipped() -> Order:
     svc = service()
     order = place(svc)
