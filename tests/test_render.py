@@ -404,32 +404,30 @@ def test_the_same_address_reads_from_the_name_down_in_english(renderer: ReceiptR
     assert "Wang Fang\n88 Century Ave\n518000 Shenzhen, Guangdong\nChina\n" in text
 
 
-def test_an_address_without_a_postal_code_has_no_stray_leading_space(
-    renderer: ReceiptRenderer,
+@pytest.mark.parametrize(
+    ("locale", "address", "in_text", "in_html"),
+    [
+        (
+            "en",
+            Address("Omar Haddad", "12 Harbour Rd", "Dubai", "AE"),
+            "\n12 Harbour Rd\nDubai\nUnited Arab Emirates\n",
+            "\nDubai<br>\nUnited Arab Emirates",
+        ),
+        (
+            "zh_TW",
+            Address("陳怡君", "信義路五段 7 號", "台北", "TW"),
+            "\n台灣 台北\n信義路五段 7 號\n",
+            "\n台灣 台北<br>\n",
+        ),
+    ],
+    ids=["no postal code", "east asian, no region or postal code"],
+)
+def test_an_address_without_a_postal_code_or_region_has_no_stray_or_doubled_space(
+    renderer: ReceiptRenderer, locale: str, address: Address, in_text: str, in_html: str
 ) -> None:
-    order = attrs.evolve(
-        place(service(), locale="en"),
-        shipping_address=Address("Omar Haddad", "12 Harbour Rd", "Dubai", "AE"),
-    )
+    order = attrs.evolve(place(service(), locale=locale), shipping_address=address)
     rendered = renderer.render(receipt(order))
-    assert (True, True) == (
-        "\n12 Harbour Rd\nDubai\nUnited Arab Emirates\n" in rendered.text,
-        "\nDubai<br>\nUnited Arab Emirates" in rendered.html,
-    )
-
-
-def test_an_east_asian_address_without_a_region_or_postal_code_has_single_spaces(
-    renderer: ReceiptRenderer,
-) -> None:
-    order = attrs.evolve(
-        place(service(), locale="zh_TW"),
-        shipping_address=Address("陳怡君", "信義路五段 7 號", "台北", "TW"),
-    )
-    rendered = renderer.render(receipt(order))
-    assert (True, True) == (
-        "\n台灣 台北\n信義路五段 7 號\n" in rendered.text,
-        "\n台灣 台北<br>\n" in rendered.html,
-    )
+    assert (True, True) == (in_text in rendered.text, in_html in rendered.html)
 
 
 def _shipped() -> Order:
