@@ -186,3 +186,11 @@ def test_customers_see_carriers_by_name_never_by_code(shop: tuple[Path, str, str
         any("Jade Leaf Express SIM" in t for t in texts),
         [m[0] for t in texts for m in codes.finditer(t)],
     )
+
+
+def test_a_receipt_with_a_ship_date_shows_the_arrival_the_carrier_quoted(
+    shop: tuple[Path, str, str],
+) -> None:
+    folder, _, _ = shop
+    placed = _receipts(folder, "SO-2026-000001-*order_placed.txt")[0]
+    assert "预计发货日期: 2026年11月24日\n预计送达日期: 2026年11月26日\n" in placed

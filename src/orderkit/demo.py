@@ -65,7 +65,7 @@ from orderkit.receipt_notifier import ReceiptNotifier, customer_email
 from orderkit.render import ReceiptRenderer
 from orderkit.reports import receipt_report
 from orderkit.service import OrderService
-from orderkit.shipping import Parcel
+from orderkit.shipping import Parcel, RateQuote
 from orderkit.tracking import TrackingLinks
 from orderkit.tracking_numbers import ups_check_digit
 
@@ -367,12 +367,14 @@ def run_demo(directory: Path, out: TextIO) -> int:
         clock = FixedClock(FIRST_DAY + RUN_LENGTH * (day - 1))
         astray: dict[str, str] = {}
         renderer = ReceiptRenderer(timezone="Asia/Shanghai", tracking=TRACKING)
+        rates = TableRateCarrier(example_rate_table(), clock=clock)
         notifier = ReceiptNotifier(
             renderer=renderer,
             merchant=MERCHANT,
             channels={"email": customer_email, "archive": lambda order: order.number},
             personalization=RecommendTeaware(renderer),
             estimate_ship_date=lambda order: (order.created_at + timedelta(days=1)).date(),
+            shipping_quote=lambda order: _order_quote(rates, order),
             carrier_names=CARRIER_NAMES,
         )
         service = OrderService(storage, clock=clock, notifier=notifier)
@@ -389,7 +391,7 @@ def run_demo(directory: Path, out: TextIO) -> int:
             run=f"d{day}",
             folder=directory,
             dispatcher=dispatcher,
-            rates=TableRateCarrier(example_rate_table(), clock=clock),
+            rates=rates,
             parcels=SimulatedCarrier(
                 # ship_with books each parcel as "<order number>/<parcel>".
                 clock,
@@ -533,10 +535,22 @@ def _take_orders(shop: _Shop) -> dict[str, Order]:
 def _quote(shop: _Shop, who: str, lines: list[tuple[str, int]]) -> Money:
     """The cheapest table-rate price for the goods, free above the table's threshold."""
     _, address, _ = CUSTOMERS[who]
+    return _cheapest(shop.rates, address, lines).amount
+
+
+def _cheapest(rates: TableRateCarrier, address: Address, lines: list[tuple[str, int]]) -> RateQuote:
     grams = sum(CATALOG[sku][2] * quantity for sku, quantity in lines)
     value = Money.sum((_line(sku, qty, "CNY").unit_price * qty for sku, qty in lines), "CNY")
-    quotes = shop.rates.quote(WAREHOUSE, address, [Parcel(grams)], order_value=value)
-    return quotes[0].amount
+    return rates.quote(WAREHOUSE, address, [Parcel(grams)], order_value=value)[0]
+
+
+def _order_quote(rates: TableRateCarrier, order: Order) -> RateQuote | None:
+    """The quote a CNY order's shipping was priced at (its days give the arrival date)."""
+    if order.currency != "CNY":
+        return None
+    return _cheapest(
+        rates, order.shipping_address, [(line.sku, line.quantity) for line in order.lines]
+    )
 
 
 def _ship_and_track(shop: _Shop, placed: dict[str, Order]) -> None:
