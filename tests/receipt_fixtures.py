@@ -70,6 +70,7 @@ def place(
     prices: tuple[str, str, str, str] = ("18.50", "12.00", "5.00", "6.00"),
     names: tuple[str, str] = ("Longjing green tea 250 g", "Celadon tea cup"),
     labels: tuple[str, str] = ("Welcome coupon", "Standard shipping"),
+    time_zone: str = "",
 ) -> Order:
     """An order of two lines with a coupon and a shipping fee; ``prices`` are the two unit
     prices, the coupon and the fee (whole numbers for currencies without minor units)."""
@@ -107,6 +108,7 @@ def place(
             ),
         ),
         locale=locale,
+        time_zone=time_zone,
     )
     return svc.place(draft, actor="customer")
 

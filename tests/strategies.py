@@ -236,6 +236,7 @@ def receipts(draw: st.DrawFn) -> Receipt:
         placed_at=draw(aware_datetimes()),
         status=draw(_text),
         locale=draw(st.sampled_from(["en", "de", "ja", "zh_Hans", "zh_Hant", "fr_CA"])),
+        time_zone=draw(st.sampled_from(["", "Europe/Berlin", "America/New_York"])),
         customer_name=draw(_text),
         customer_email=draw(_text),
         shipping_address=draw(address),
@@ -564,6 +565,7 @@ def orders(draw: st.DrawFn) -> Order:
         pending_edits=draw(_tuples(edit_requests(currency), max_size=1)),
         stock_reserved=draw(st.booleans()),
         version=draw(st.integers(min_value=1, max_value=10**6)),
+        time_zone=draw(st.sampled_from(("", "UTC", "Europe/Berlin", "Asia/Shanghai"))),
     )
 
 

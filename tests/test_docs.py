@@ -242,6 +242,19 @@ def test_markdown_python_blocks(
     run_python_blocks(doc, module.__dict__, postgres)
 
 
+def test_the_readmes_first_example_runs_twice_in_the_same_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## A first order") :]
+    source = section[section.index("```python\n") + 10 : section.index("\n```\n")]
+    monkeypatch.chdir(tmp_path)
+    for run in (1, 2):
+        namespace: dict[str, Any] = {"__name__": f"readme_first_order_{run}"}
+        exec(compile(source, "README.md", "exec"), namespace)
+        namespace["service"].storage.close()
+
+
 def test_markdown_markers_and_fences() -> None:
     problems = [problem for doc in DOCUMENTS for problem in doc.problems]
     if problems:

@@ -124,6 +124,8 @@ REFUSALS = {
         with_adjustment(amount=usd("1.00"), line_id="L3"),
         "adjustments[0].line_id",
     ),
+    "an unknown time zone": (with_(time_zone="Mars/Olympus"), "time_zone"),
+    "a time zone that is not an IANA name": (with_(time_zone="../etc/passwd"), "time_zone"),
 }
 
 

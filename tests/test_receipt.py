@@ -170,3 +170,18 @@ def test_a_tracking_link_that_is_not_a_web_page_is_left_off_the_receipt() -> Non
         shipped, kind=ReceiptKind.SHIPPED, receipt_number="R-1", issued_at=T0, merchant=MERCHANT
     )
     assert ["", "https://sf.example/SF1"] == [s.tracking_url for s in snapshot.shipments]
+
+
+def test_a_receipt_names_a_carrier_or_one_service_of_it_as_customers_know_it() -> None:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    shipped = svc.ship(order.id, carrier="manual", tracking_number="1Z999AA10123456784")
+    shipped = attrs.evolve(
+        shipped, shipments=tuple(attrs.evolve(s, service="ups") for s in shipped.shipments)
+    )
+    names = {"manual/ups": "UPS", "manual": "Merchant's courier"}
+    assert ("UPS", "") == (
+        receipt(shipped, "shipped", carrier_names=names).shipments[0].carrier_name,
+        receipt(shipped, "shipped").shipments[0].carrier_name,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
@@ -21,7 +21,7 @@ from orderkit.domain.events import (
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order
 from orderkit.domain.receipt import PersonalizationBlock, Receipt, ReceiptKind
-from orderkit.domain.shipping import TrackingEvent, TrackingStatus
+from orderkit.domain.shipping import RateQuote, TrackingEvent, TrackingStatus
 from orderkit.errors import ValidationError
 from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.notify.receipt_notifier import EVENT_KINDS, ReceiptNotifier
@@ -63,6 +63,37 @@ def last_command(svc: OrderService, order: Order, before: int) -> list[NewEvent]
 
 def kinds(drafts: Sequence[OutboxDraft]) -> list[str]:
     return [d.kind for d in drafts]
+
+
+def test_a_receipt_gets_an_estimated_arrival_date_from_the_carriers_quote(
+    renderer: ReceiptRenderer,
+) -> None:
+    svc = service()
+    order = place(svc)
+    quote = RateQuote("table", "standard", Money("6.00", "USD"), estimated_days=(1, 3))
+    drafts = notifier(
+        renderer,
+        estimate_ship_date=lambda order: date(2026, 11, 24),
+        shipping_quote=lambda order: quote,
+    ).notifications(order, last_command(svc, order, 0))
+    assert "2026-11-27" == drafts[0].payload["estimated_arrival_date"]
+
+
+def test_a_quote_without_a_ship_date_gives_no_arrival_date(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    quote = RateQuote("table", "standard", Money("6.00", "USD"), estimated_days=(1, 3))
+    drafts = notifier(renderer, shipping_quote=lambda order: quote).notifications(
+        order, last_command(svc, order, 0)
+    )
+    assert drafts[0].payload["estimated_arrival_date"] is None
+
+
+def test_a_receipt_keeps_the_orders_time_zone(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc, time_zone="Europe/Berlin")
+    drafts = notifier(renderer).notifications(order, last_command(svc, order, 0))
+    assert "Europe/Berlin" == drafts[0].payload["time_zone"]
 
 
 def test_placing_an_order_queues_the_order_receipt(renderer: ReceiptRenderer) -> None:

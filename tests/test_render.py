@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from pathlib import Path
 
 import attrs
@@ -15,7 +16,7 @@ from babel.messages.pofile import read_po
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orderkit.domain.order import Address
+from orderkit.domain.order import Address, Order
 from orderkit.domain.receipt import Receipt, ReceiptKind
 from orderkit.errors import InvalidTrackingLink, TemplateMissing, UnsafeSubject, ValidationError
 from orderkit.notify.engagement import TrackingLinks, verify_click
@@ -118,9 +119,51 @@ def test_dates_are_formatted_by_babel_for_the_render_locale(renderer: ReceiptRen
     assert "2026年11月25日" in text
 
 
-def test_times_are_shown_in_the_renderers_timezone() -> None:
+def _line(text: str, label: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(label))
+
+
+def test_an_order_without_a_zone_shows_times_in_the_renderers_zone_named_without_seconds() -> None:
     text = ReceiptRenderer(timezone="Asia/Shanghai").render(receipt(place(service()))).text
-    assert "Nov 23, 2026, 5:30:00\u202fPM" in text
+    assert "Order date: Nov 23, 2026, 5:30\u202fPM China Standard Time" == _line(text, "Order date")
+
+
+def test_times_are_shown_in_the_orders_own_time_zone() -> None:
+    r = receipt(place(service(), time_zone="Europe/Berlin"))
+    text = ReceiptRenderer(timezone="Asia/Shanghai").render(r).text
+    assert "Order date: Nov 23, 2026, 10:30\u202fAM Central European Standard Time" == _line(
+        text, "Order date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("de", "Bestelldatum: 23.11.2026, 10:30 Mitteleuropäische Normalzeit"),
+        ("ja", "ご注文日時: 2026/11/23 10:30 中央ヨーロッパ標準時"),
+        ("zh_Hans", "下单时间: 2026年11月23日 10:30 中欧标准时间"),
+    ],
+)
+def test_the_zone_is_named_in_the_render_locale(locale: str, expected: str) -> None:
+    r = receipt(place(service(), time_zone="Europe/Berlin"))
+    text = ReceiptRenderer().render(r, locale=locale).text
+    assert expected == _line(text, expected.split(":")[0])
+
+
+def test_a_moment_is_dated_on_the_day_it_was_in_the_orders_zone() -> None:
+    r = receipt(
+        place(service(), time_zone="Pacific/Pago_Pago")
+    )  # 09:30 UTC is 22:30 the day before
+    renderer = ReceiptRenderer(
+        loaders=[jinja2.DictLoader({"order_placed.txt": "{{ receipt.placed_at|date }}"})]
+    )
+    assert "November 22, 2026" == renderer.render(r).text
+
+
+def test_an_estimated_arrival_date_is_shown_beside_the_estimated_ship_date() -> None:
+    r = receipt(place(service()), estimated_arrival_date=date(2026, 11, 28))
+    text = ReceiptRenderer().render(r).text
+    assert "Estimated arrival date: November 28, 2026" == _line(text, "Estimated arrival")
 
 
 def test_an_unknown_timezone_is_refused() -> None:
@@ -359,3 +402,53 @@ def test_the_same_address_reads_from_the_name_down_in_english(renderer: ReceiptR
     )
     text = renderer.render(receipt(order)).text
     assert "Wang Fang\n88 Century Ave\n518000 Shenzhen, Guangdong\nChina\n" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "address", "in_text", "in_html"),
+    [
+        (
+            "en",
+            Address("Omar Haddad", "12 Harbour Rd", "Dubai", "AE"),
+            "\n12 Harbour Rd\nDubai\nUnited Arab Emirates\n",
+            "\nDubai<br>\nUnited Arab Emirates",
+        ),
+        (
+            "zh_TW",
+            Address("陳怡君", "信義路五段 7 號", "台北", "TW"),
+            "\n台灣 台北\n信義路五段 7 號\n",
+            "\n台灣 台北<br>\n",
+        ),
+    ],
+    ids=["no postal code", "east asian, no region or postal code"],
+)
+def test_an_address_without_a_postal_code_or_region_has_no_stray_or_doubled_space(
+    renderer: ReceiptRenderer, locale: str, address: Address, in_text: str, in_html: str
+) -> None:
+    order = attrs.evolve(place(service(), locale=locale), shipping_address=address)
+    rendered = renderer.render(receipt(order))
+    assert (True, True) == (in_text in rendered.text, in_html in rendered.html)
+
+
+def _shipped() -> Order:
+    svc = service()
+    order = place(svc)
+    svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    return svc.ship(order.id, carrier="sf-express", tracking_number="SF1234567890")
+
+
+def test_a_shipment_is_shown_by_the_carriers_name_not_its_code(renderer: ReceiptRenderer) -> None:
+    r = receipt(_shipped(), ReceiptKind.SHIPPED, carrier_names={"sf-express": "SF Express"})
+    rendered = renderer.render(r)
+    assert (True, True) == (
+        "Shipment: SF Express SF1234567890\n" in rendered.text,
+        "SF Express · SF1234567890" in rendered.html,
+    )
+
+
+def test_a_carriers_note_is_quoted_on_its_own_labelled_line(renderer: ReceiptRenderer) -> None:
+    r = receipt(_shipped(), ReceiptKind.LOGISTICS_EXCEPTION, detail="Address incomplete")
+    text = renderer.render(r, locale="ja").text
+    assert (
+        "進展があり次第ご連絡いたします。\n配送業者からの連絡（原文）: Address incomplete\n" in text
+    )

@@ -27,7 +27,23 @@ PAYLOADS = [
     .splitlines()
     if line.strip() and not line.startswith("# ")
 ]
-LEAKS = ("<class", "function", "module", "__", "object at", "built-in")
+LEAKS = (
+    "<class",
+    "function",
+    "module",
+    "__",
+    "object at",
+    "built-in",
+    "Reference",
+    "Undefined",
+    "Namespace",
+    "LoopContext",
+    "Macro",
+    "TemplateModule",
+    " at 0x",
+    "generator",
+    "iterator",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +57,28 @@ def merchant(templates: dict[str, str], **options: Any) -> ReceiptRenderer:
 
 def test_the_corpus_has_at_least_fifty_payloads() -> None:
     assert len(PAYLOADS) >= 50
+
+
+def test_formatting_self_with_percent_r_is_a_sandbox_violation(order_receipt: Receipt) -> None:
+    with pytest.raises(SandboxViolation):
+        merchant({"order_placed.txt": "{{ '%r' % self }}"}).render(order_receipt)
+
+
+def test_a_list_of_undefined_values_from_map_is_a_sandbox_violation(
+    order_receipt: Receipt,
+) -> None:
+    template = "{{ receipt.lines|map(attribute='missing')|list }}"
+    with pytest.raises(SandboxViolation):
+        merchant({"order_placed.txt": template}).render(order_receipt)
+
+
+def test_printing_data_inside_lists_and_formats_still_works(order_receipt: Receipt) -> None:
+    template = (
+        "{{ receipt.lines|map(attribute='sku')|list }} {{ '%s/%s' % ('a', 1) }} "
+        "{{ receipt.lines|map(attribute='quantity')|join('+') }} {{ {'k': [1]} }}"
+    )
+    text = merchant({"order_placed.txt": template}).render(order_receipt).text
+    assert "['TEA-1', 'CUP-2'] a/1 2+1 {'k': [1]}" == text
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

@@ -7,6 +7,7 @@ money as text and the edit operations tagged by kind.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -112,6 +113,16 @@ def test_a_recorded_event_round_trips_through_its_export_dict(
     event = RecordedEvent(position, "order:01J", type(payload).__name__, at, actor, "", payload)
 
     assert event == event_from_dict(event_to_dict(event))
+
+
+@settings(max_examples=10)
+@given(order=orders())
+def test_an_order_stored_before_orders_had_a_time_zone_reads_back_without_one(
+    order: Order,
+) -> None:
+    stored = loads(order_to_json(order))
+    del stored["time_zone"]
+    assert "" == order_from_json(json.dumps(stored)).time_zone
 
 
 def test_money_is_stored_as_text_never_as_a_float() -> None:

@@ -16,10 +16,12 @@ works and adds to it.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from email.utils import formataddr
 from pathlib import Path
 from typing import TextIO
 
@@ -56,7 +58,7 @@ from orderkit.domain.order import (
     Shipment,
 )
 from orderkit.domain.receipt import Merchant, PersonalizationBlock, PersonalizationItem, Receipt
-from orderkit.domain.shipping import Parcel
+from orderkit.domain.shipping import Parcel, RateQuote
 from orderkit.domain.tracking_numbers import ups_check_digit
 from orderkit.notify.dispatch import Dispatcher
 from orderkit.notify.engagement import TrackingLinks
@@ -123,6 +125,22 @@ CATALOG: dict[str, tuple[str, str, int, dict[str, tuple[str, str]]]] = {
     ),
 }
 
+# Where each customer lives: receipts show times in their zone.
+TIME_ZONES = {
+    "lin": "Asia/Shanghai",
+    "chen": "Asia/Taipei",
+    "sato": "Asia/Tokyo",
+    "anna": "Europe/Berlin",
+    "sam": "America/Los_Angeles",
+}
+# What customers know the carriers as; the codes are for the shop's systems.
+CARRIER_NAMES = {"simulated": "Jade Leaf Express", "manual/ups": "UPS"}
+# The shop's scheduler: a payment reminder after a day unpaid, expiry after three, and
+# completion a week after delivery; it runs with every tracking poll.
+REMIND_AFTER = timedelta(days=1)
+EXPIRE_AFTER = timedelta(days=3)
+COMPLETE_AFTER = timedelta(days=7)
+
 CUSTOMERS = {
     "lin": (
         Customer("cust-lin", "林薇 Lin Wei", "lin.wei@example.cn", "+86 138 0000 0001"),
@@ -169,22 +187,47 @@ class ReceiptArchive:
     def send(self, message: Message) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         # The receipt number is unique per receipt (an order's second parcel gets its own).
-        stem = f"{message.data.get('receipt_number', message.message_id)}-{message.kind}"
-        (self.folder / f"{stem}.txt").write_text(message.text, encoding="utf-8")
+        number = str(message.data.get("receipt_number", message.message_id))
+        stem = f"{sortable(number)}-{message.kind}"
+        (self.folder / f"{stem}.txt").write_text(_ending_a_line(message.text), encoding="utf-8")
         if message.html is not None:
-            (self.folder / f"{stem}.html").write_text(message.html, encoding="utf-8")
+            (self.folder / f"{stem}.html").write_text(
+                _ending_a_line(message.html), encoding="utf-8"
+            )
+
+
+def sortable(receipt_number: str) -> str:
+    """A receipt number whose order version is padded to three digits, so file names sort
+    in the order the receipts were sent (``SO-2026-000001-002`` before ``-012``)."""
+    return re.sub(r"-(\d+)((?:\.\d+)?)$", lambda m: f"-{int(m[1]):03d}{m[2]}", receipt_number)
+
+
+def _ending_a_line(text: str) -> str:
+    return text if text.endswith("\n") else f"{text}\n"
+
+
+# The shop's own words for its blocks, in each language it writes to customers in: (thank
+# you, the coupon's text, the recommendation's title).
+BLOCK_TEXTS = {
+    "en": ("Thank you", "10% off your next order", "Pairs well with your tea"),
+    "zh_Hans": ("谢谢惠顾", "下次购物立享九折", "与您的茶很相配"),
+    "zh_Hant": ("謝謝惠顧", "下次購物享九折優惠", "與您的茶很相配"),
+    "ja": ("ありがとうございました", "次回のご注文が10%オフ", "お茶と一緒にどうぞ"),
+    "de": ("Vielen Dank", "10 % Rabatt auf Ihre nächste Bestellung", "Passt gut zu Ihrem Tee"),
+}
 
 
 class RecommendTeaware:
-    """The shop's personalization: a matching mug with every receipt, a coupon after delivery."""
+    """The shop's personalization, in the customer's language: a matching mug with every
+    receipt, a coupon after delivery."""
+
+    def __init__(self, renderer: ReceiptRenderer) -> None:
+        self.renderer = renderer
 
     def blocks_for(self, receipt: Receipt, kind: str) -> list[PersonalizationBlock]:
+        thanks, coupon, pairs_well = BLOCK_TEXTS[self.renderer.negotiate(receipt.locale)]
         if kind == "delivered":
-            return [
-                PersonalizationBlock(
-                    title="Thank you / 谢谢", text="10% off your next order", coupon_code="JADE10"
-                )
-            ]
+            return [PersonalizationBlock(title=thanks, text=coupon, coupon_code="JADE10")]
         if kind != "order_placed" or receipt.total.currency != "CNY":
             return []
         mug = PersonalizationItem(
@@ -192,7 +235,7 @@ class RecommendTeaware:
             url="https://jadeleaf.example/p/MUG-CEL-01",
             price=Money("89.00", "CNY"),
         )
-        return [PersonalizationBlock(title="Pairs well with your tea", products=(mug,))]
+        return [PersonalizationBlock(title=pairs_well, products=(mug,))]
 
 
 def _line(sku: str, quantity: int, currency: str) -> LineDraft:
@@ -236,7 +279,17 @@ def _draft(
         tags=tags,
         group=group,
         locale=locale,
+        time_zone=TIME_ZONES[who],
     )
+
+
+def _age(delta: timedelta) -> str:
+    """``1 day 10 hours``: how long ago, as the shop's log would say it."""
+    hours = delta.seconds // 3600
+    parts = [f"{delta.days} day{'s' if delta.days != 1 else ''}"] if delta.days else []
+    if hours or not parts:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    return " ".join(parts)
 
 
 class _Printer:
@@ -266,6 +319,33 @@ class _Shop:
     parcels: SimulatedCarrier
     manual: ManualCarrier
     astray: dict[str, str] = attrs.field(factory=dict)  # order number -> scenario
+    jobs_log: list[tuple[datetime, str]] = attrs.field(factory=list)  # what the jobs did
+
+    def run_jobs(self) -> None:
+        """What the shop's scheduler runs: payment reminders, automatic completion and
+        expiry, each for orders that have waited long enough by now."""
+        now, service = self.clock.now(), self.service
+
+        def log(order: Order, text: str) -> None:
+            self.jobs_log.append((now, f"{order.number}: {text}"))
+
+        for order in service.remind_unpaid(older_than=REMIND_AFTER):
+            log(
+                order,
+                f"still unpaid {_age(now - order.created_at)} after it was placed, reminder sent",
+            )
+        for order in service.complete_delivered(older_than=COMPLETE_AFTER, actor="auto-confirm"):
+            # Measured as the service does: from the last of the order's own parcels (an
+            # exchange's replacement does not count).
+            delivered = max(
+                s.delivered_at for s in order.shipments if s.return_id is None and s.delivered_at
+            )
+            log(
+                order,
+                f"delivered {_age(now - delivered)} ago, completed automatically (自动确认收货)",
+            )
+        for order in service.expire_unpaid(older_than=EXPIRE_AFTER):
+            log(order, f"unpaid {_age(now - order.created_at)} after it was placed, expired")
 
     def dispatch(self) -> None:
         """What a worker would do every minute: deliver what the outbox holds."""
@@ -286,15 +366,21 @@ def run_demo(directory: Path, out: TextIO) -> int:
             uow.commit()
         clock = FixedClock(FIRST_DAY + RUN_LENGTH * (day - 1))
         astray: dict[str, str] = {}
+        renderer = ReceiptRenderer(timezone="Asia/Shanghai", tracking=TRACKING)
+        rates = TableRateCarrier(example_rate_table(), clock=clock)
         notifier = ReceiptNotifier(
-            renderer=ReceiptRenderer(timezone="Asia/Shanghai", tracking=TRACKING),
+            renderer=renderer,
             merchant=MERCHANT,
             channels={"email": customer_email, "archive": lambda order: order.number},
-            personalization=RecommendTeaware(),
+            personalization=RecommendTeaware(renderer),
             estimate_ship_date=lambda order: (order.created_at + timedelta(days=1)).date(),
+            shipping_quote=lambda order: _order_quote(rates, order),
+            carrier_names=CARRIER_NAMES,
         )
         service = OrderService(storage, clock=clock, notifier=notifier)
-        mail = FileChannel(directory / "mail", name="email", clock=clock)
+        # Receipts are signed by the shop, so they come from the shop's address.
+        sender = formataddr((MERCHANT.name, MERCHANT.email))
+        mail = FileChannel(directory / "mail", name="email", clock=clock, sender=sender)
         dispatcher = Dispatcher(
             storage, [mail, ReceiptArchive(directory / "receipts")], notifier, clock=clock
         )
@@ -305,7 +391,7 @@ def run_demo(directory: Path, out: TextIO) -> int:
             run=f"d{day}",
             folder=directory,
             dispatcher=dispatcher,
-            rates=TableRateCarrier(example_rate_table(), clock=clock),
+            rates=rates,
             parcels=SimulatedCarrier(
                 # ship_with books each parcel as "<order number>/<parcel>".
                 clock,
@@ -411,7 +497,7 @@ def _take_orders(shop: _Shop) -> dict[str, Order]:
             f"{order.total.format(draft.locale):>14}  {order.status}"
         )
 
-    say.heading("A price edit with approval, payments")
+    say.heading("A price edit with approval, payments, a cancellation")
     # A phone call: the marketplace price for Chen's teapot was wrong. Mei asks, Jun approves.
     chen = placed["chen"]
     edited = service.request_edit(
@@ -436,6 +522,12 @@ def _take_orders(shop: _Shop) -> dict[str, Order]:
             order.id, order.balance_due, reference=f"psp-{shop.run}-{key}", method="card"
         )
         say(f"  {order.number}: paid {order.total.format(order.locale)}")
+    lin_unpaid = placed["lin-unpaid"]
+    clock.advance(timedelta(minutes=5))
+    placed["lin-unpaid"] = service.cancel(
+        lin_unpaid.id, actor="cs@teashop", reason="duplicate order"
+    )
+    say(f"  {lin_unpaid.number}: cancelled before payment (a duplicate of {placed['lin'].number})")
     shop.dispatch()
     return placed
 
@@ -443,10 +535,22 @@ def _take_orders(shop: _Shop) -> dict[str, Order]:
 def _quote(shop: _Shop, who: str, lines: list[tuple[str, int]]) -> Money:
     """The cheapest table-rate price for the goods, free above the table's threshold."""
     _, address, _ = CUSTOMERS[who]
+    return _cheapest(shop.rates, address, lines).amount
+
+
+def _cheapest(rates: TableRateCarrier, address: Address, lines: list[tuple[str, int]]) -> RateQuote:
     grams = sum(CATALOG[sku][2] * quantity for sku, quantity in lines)
     value = Money.sum((_line(sku, qty, "CNY").unit_price * qty for sku, qty in lines), "CNY")
-    quotes = shop.rates.quote(WAREHOUSE, address, [Parcel(grams)], order_value=value)
-    return quotes[0].amount
+    return rates.quote(WAREHOUSE, address, [Parcel(grams)], order_value=value)[0]
+
+
+def _order_quote(rates: TableRateCarrier, order: Order) -> RateQuote | None:
+    """The quote a CNY order's shipping was priced at (its days give the arrival date)."""
+    if order.currency != "CNY":
+        return None
+    return _cheapest(
+        rates, order.shipping_address, [(line.sku, line.quantity) for line in order.lines]
+    )
 
 
 def _ship_and_track(shop: _Shop, placed: dict[str, Order]) -> None:
@@ -521,6 +625,7 @@ def _poll_tracking(shop: _Shop, placed: dict[str, Order]) -> None:
             if shipment.carrier == shop.parcels.code and shipment.delivered_at is None:
                 events = shop.parcels.track(shipment.tracking_number)
                 shop.service.ingest_tracking_batch(events)
+    shop.run_jobs()
     shop.dispatch()
 
 
@@ -586,22 +691,17 @@ def _after_sales(shop: _Shop, placed: dict[str, Order]) -> None:
     )
     say(f"  {later.number}: refunded in full before shipping, closed (交易关闭); stock released")
 
-    say.heading("Completion, reminders, a cancellation and an expiry")
     lin = service.confirm_receipt(placed["lin"].id, actor="lin")
-    say(f"  {lin.number}: buyer confirmed receipt, completed (交易成功)")
-    lin_unpaid = placed["lin-unpaid"]
-    service.cancel(lin_unpaid.id, actor="cs@teashop", reason="duplicate order")
-    say(f"  {lin_unpaid.number}: cancelled before payment")
-    for order in service.remind_unpaid(older_than=timedelta(hours=24)):
-        say(f"  {order.number}: still unpaid after a day, reminder sent")
+    shop.jobs_log.append(
+        (clock.now(), f"{lin.number}: buyer confirmed receipt, completed (交易成功)")
+    )
     shop.dispatch()
     for _ in range(8):  # the replacement towel travels while the week runs out
         clock.advance(timedelta(hours=24))
         _poll_tracking(shop, placed)
-    for order in service.complete_delivered(older_than=timedelta(days=7), actor="auto-confirm"):
-        say(f"  {order.number}: delivered a week ago, completed automatically (自动确认收货)")
-    for order in service.expire_unpaid(older_than=timedelta(days=3)):
-        say(f"  {order.number}: unpaid for days, expired")
+    say.heading("Completion, a reminder and an expiry (the shop's jobs run with every poll)")
+    for at, text in sorted(shop.jobs_log):
+        say(f"  {at:%m-%d %H:%M}  {text}")
     service.add_note(placed["anna"].id, "Sent a new tin with her next order", actor="mei@teashop")
     shop.dispatch()
     _customers_read_their_mail(shop)
@@ -665,6 +765,7 @@ def _summarise(shop: _Shop) -> None:
     )
     refunds = [r for o in orders for r in o.refunds]
     returns = [r for o in orders for r in o.returns]
+    kinds = Counter(r.kind for r in returns)
     say()
     say(
         f"  Parcels: {len(parcels)} "
@@ -673,7 +774,7 @@ def _summarise(shop: _Shop) -> None:
     )
     say(
         f"  After-sales: {len(returns)} returns "
-        f"({', '.join(f'{n} {k}' for k, n in sorted(Counter(r.kind for r in returns).items()))}), "
+        f"({', '.join(f'{n} for {k}' for k, n in sorted(kinds.items()))}), "
         f"{len(refunds)} refunds"
     )
 
@@ -691,6 +792,8 @@ def _summarise(shop: _Shop) -> None:
     say.heading("Receipts emailed, opened and clicked (all runs in this shop)")
     for line in receipt_report(service.storage, channel="email").format().splitlines():
         say(f"  {line}")
+    say("  p50, p90, max: how long after the order was placed its message went out, for the")
+    say("  median message, the 90th percentile and the slowest.")
     mail = shop.folder / "mail"
     receipts = shop.folder / "receipts"
     say()

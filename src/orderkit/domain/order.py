@@ -11,6 +11,7 @@ breakdown is also what a refund of one line is computed from.
 from __future__ import annotations
 
 import functools
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -305,6 +306,9 @@ class OrderDraft:
     group: str | None = None
     locale: str = "en"
     note: str = ""
+    #: The IANA time zone receipts show times in (``Europe/Berlin``): the customer's, or
+    #: the shop's; empty for the receipt renderer's default.
+    time_zone: str = ""
 
 
 @attrs.frozen
@@ -383,6 +387,9 @@ class Order:
     #: The highest line number issued so far (``L1`` … ``Ln``), removed lines included, so an
     #: added line never takes a removed line's id. 0 on orders stored before it was kept.
     lines_issued: int = 0
+    #: The IANA time zone receipts show times in; empty (as on orders stored before it was
+    #: kept) for the receipt renderer's default.
+    time_zone: str = ""
 
     @functools.cached_property
     def totals(self) -> OrderTotals:
@@ -666,6 +673,22 @@ def validate_adjustment(
             raise ValidationError(f"{field}.line_id", f"no line {adj.line_id!r} on this order")
 
 
+def zone_info(field: str, name: str) -> zoneinfo.ZoneInfo:
+    """The time zone an IANA name stands for (``Asia/Shanghai``, ``UTC``).
+
+    Raises:
+        ValidationError: naming ``field``, when ``name`` is not a known IANA zone (on a
+            system without a zone database, such as Windows, install ``tzdata``).
+    """
+    try:
+        return zoneinfo.ZoneInfo(name)  # cached by zoneinfo itself
+    except (ValueError, TypeError, LookupError, OSError):
+        raise ValidationError(
+            field,
+            f"unknown time zone {name!r}; use an IANA name like 'Europe/Berlin' or 'UTC'",
+        ) from None
+
+
 def validate_draft(draft: OrderDraft) -> str:
     """Check a draft completely before anything is written; return its currency.
 
@@ -686,6 +709,8 @@ def validate_draft(draft: OrderDraft) -> str:
     locale_identifier("locale", draft.locale)
     if draft.customer.email:
         check_email("customer.email", draft.customer.email)
+    if draft.time_zone:
+        zone_info("time_zone", draft.time_zone)
     for i, tag in enumerate(draft.tags):
         _require_text(f"tags[{i}]", tag)
     if draft.group is not None:

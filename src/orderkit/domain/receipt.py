@@ -14,13 +14,14 @@ Rendering lives elsewhere (:mod:`orderkit.notify.render`); this module imports n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
 
 import attrs
 
 from orderkit.domain.money import Money
 from orderkit.domain.order import Address, AdjustmentKind, Order
+from orderkit.domain.shipping import RateQuote
 from orderkit.errors import ValidationError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "ReceiptKind",
     "ReceiptLine",
     "ReceiptShipment",
+    "estimated_arrival",
 ]
 
 
@@ -181,7 +183,10 @@ class ReceiptDiscount:
 
 @attrs.frozen
 class ReceiptShipment:
-    """A parcel on its way: carrier, tracking number and the link to follow it."""
+    """A parcel on its way: carrier, tracking number and the link to follow it.
+
+    ``carrier`` is the carrier's code (``sf``), ``carrier_name`` what customers know it as
+    (``SF Express``); templates show the name, or the code when there is none."""
 
     shipment_id: str
     carrier: str
@@ -189,6 +194,7 @@ class ReceiptShipment:
     shipped_at: datetime
     tracking_url: str = ""
     delivered_at: datetime | None = None
+    carrier_name: str = ""
 
 
 @attrs.frozen
@@ -198,6 +204,7 @@ class Receipt:
 
     ``detail`` is a short text about this message (a carrier's exception note) and
     ``amount`` the money it is about (this payment, this refund), where there is one.
+    ``time_zone`` is the order's IANA zone times are shown in (empty: the renderer's).
     """
 
     kind: str
@@ -229,6 +236,8 @@ class Receipt:
     blocks: tuple[PersonalizationBlock, ...] = attrs.field(default=(), converter=_blocks)
     detail: str = ""
     amount: Money | None = None
+    time_zone: str = ""
+    estimated_arrival_date: date | None = None
 
     @property
     def tracking_urls(self) -> tuple[str, ...]:
@@ -246,8 +255,10 @@ class Receipt:
         merchant: Merchant,
         blocks: Iterable[PersonalizationBlock] = (),
         estimated_ship_date: date | None = None,
+        estimated_arrival_date: date | None = None,
         detail: str = "",
         amount: Money | None = None,
+        carrier_names: Mapping[str, str] | None = None,
     ) -> Receipt:
         """Snapshot ``order`` for a message of ``kind``.
 
@@ -259,9 +270,15 @@ class Receipt:
             merchant: the shop's name and contact details.
             blocks: personalization blocks from the host's provider.
             estimated_ship_date: when the order is expected to leave the warehouse.
+            estimated_arrival_date: when it is expected to arrive (see
+                :func:`estimated_arrival`); shown only beside an estimated ship date.
             detail: a short text specific to this message (a carrier's exception note).
             amount: the money this message is about: the payment received, the refund
                 issued (the receipt's totals still show everything paid and refunded).
+            carrier_names: carrier code -> the name customers know it by (``{"sf": "SF
+                Express"}``), or ``code/service`` -> name for one service of a carrier
+                (``{"manual/ups": "UPS"}``: the courier of a merchant-entered number); a
+                carrier not in it is shown by its code.
 
         Raises:
             ValidationError: an unknown ``kind``, an empty ``receipt_number`` or a naive
@@ -291,10 +308,12 @@ class Receipt:
             )
             for line, lt in zip(order.lines, totals.lines, strict=True)
         )
+        names = carrier_names or {}
         shipments = tuple(
             ReceiptShipment(
                 shipment_id=s.shipment_id,
                 carrier=s.carrier,
+                carrier_name=names.get(f"{s.carrier}/{s.service}") or names.get(s.carrier, ""),
                 tracking_number=s.tracking_number,
                 shipped_at=s.shipped_at,
                 # A carrier's page link is shown only if it is a web page.
@@ -333,7 +352,18 @@ class Receipt:
             blocks=blocks,
             detail=detail,
             amount=amount,
+            time_zone=order.time_zone,
+            estimated_arrival_date=estimated_arrival_date if estimated_ship_date else None,
         )
+
+
+def estimated_arrival(ship_date: date | None, quote: RateQuote | None) -> date | None:
+    """The day a parcel shipped on ``ship_date`` should arrive by: the last day of the
+    carrier's quoted range (``estimated_days``, calendar days), or None when either is
+    unknown."""
+    if ship_date is None or quote is None or quote.estimated_days is None:
+        return None
+    return ship_date + timedelta(days=max(quote.estimated_days))
 
 
 def _discounts(order: Order, total: Money) -> tuple[ReceiptDiscount, ...]:

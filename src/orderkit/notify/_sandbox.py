@@ -7,6 +7,12 @@ a deadline that every loop step and call checks; and operations that could build
 value (``*``, ``**``, ``%``, ``+``, ``~``, ``str.format`` widths, the string methods and
 filters that grow text) are refused *before* they run, because the output cap only sees
 text once it exists.
+
+"Data only" holds wherever a value becomes text, not only at ``{{ }}``: ``%`` and
+``|format``, ``str.format``, ``~``, gettext's variables and the filters that stringify their
+input (``|string``, ``|e``, ``|join``, ``|pprint`` ...) all refuse an object, and look
+inside lists and dicts, so neither ``'%r' % self`` nor a list holding jinja2's undefined
+(``receipt.lines|map(attribute='x')|list``) prints a Python representation.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from jinja2.nodes import Concat
 
 from orderkit.errors import RenderLimitExceeded, SandboxViolation
 
-__all__ = ["LimitedSandbox", "check_output", "harden", "plain_only", "time_limit"]
+__all__ = ["LimitedSandbox", "check_output", "harden", "plain_only", "printable", "time_limit"]
 
 # The deadline and template name of the sandboxed render running in this thread (or task).
 _deadline: contextvars.ContextVar[tuple[float, str]] = contextvars.ContextVar(
@@ -142,17 +148,26 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
             for sized, count in ((left, right), (right, left)):
                 if isinstance(sized, (str, list, tuple)) and isinstance(count, int):
                     _check_size(len(sized) * count, self.max_value_size)
-        if operator == "%":
+        if operator == "%" and isinstance(left, str):
             _check_percent_format(left)
+            printable(right)
         if operator == "+" and isinstance(left, (str, list, tuple)):
             _check_size(len(left) + _length(right), self.max_value_size)
         return super().call_binop(context, operator, left, right)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            _check_brace_format(value.__self__)
-        return wrapped
+        if wrapped is None:
+            return None
+        _check_brace_format(value.__self__)
+        format_ = wrapped
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            printable(args)
+            printable(kwargs)
+            return format_(*args, **kwargs)
+
+        return checked
 
     def call(
         __self,  # jinja2's own signature: no keyword argument of the call can clash
@@ -167,6 +182,8 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
             name = getattr(__obj, "__name__", "")
             if name == "join" and args and not isinstance(args[0], (list, tuple)):
                 args = (list(args[0]), *args[1:])  # measured before it is joined
+            printable(args)  # ''.join([self]) would print the object
+            printable(kwargs)
             check = _STR_METHOD_SIZES.get(name)
             if check is not None:
                 _check_size(check(owner, args, kwargs), __self.max_value_size)
@@ -176,22 +193,29 @@ class LimitedSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
         """Parse, then make every ``{% for %}`` loop check the render deadline at each step
         (a nested loop over long strings prints nothing until it ends)."""
         tree = super()._parse(source, name, filename)
+        for concat in tree.find_all(nodes.Concat):  # ``a ~ b`` prints both: data only
+            concat.nodes = [_call("printable", node) for node in concat.nodes]
         for loop in tree.find_all(nodes.For):
-            loop.iter = nodes.Call(
-                nodes.EnvironmentAttribute("timed", lineno=loop.lineno),
-                [loop.iter],
-                [],
-                None,
-                None,
-                lineno=loop.lineno,
-            )
+            loop.iter = _call("timed", loop.iter)
         return tree
+
+    @staticmethod
+    def printable(value: Any) -> Any:
+        return printable(value)
 
     @staticmethod
     def timed(iterable: Any) -> Iterator[Any]:
         for item in iterable:
             _check_deadline()
             yield item
+
+
+def _call(method: str, node: nodes.Node) -> nodes.Call:
+    """A call of one of the environment's own methods on ``node``, for the compiled template."""
+    lineno = node.lineno
+    return nodes.Call(
+        nodes.EnvironmentAttribute(method, lineno=lineno), [node], [], None, None, lineno=lineno
+    )
 
 
 def _length(value: Any) -> int:
@@ -233,13 +257,15 @@ class _Global:
     def __init__(self, name: str, function: Callable[..., Any]) -> None:
         self._name = name
         self._function = function
-        pass_arg = getattr(function, "jinja_pass_arg", None)
-        if pass_arg is not None:  # gettext wants the render context: keep jinja2's marker
-            self.jinja_pass_arg = pass_arg
+        # gettext wants the render context: keep jinja2's marker (None for other globals).
+        self.jinja_pass_arg = getattr(function, "jinja_pass_arg", None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for arg in args:  # gettext formats its message with %: same limits as the operator
             _check_percent_format(arg)
+        if self.jinja_pass_arg is not None:  # gettext: its variables are printed with %
+            printable(args[1:])
+            printable(kwargs)
         return self._function(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -248,7 +274,7 @@ class _Global:
     __str__ = __repr__
 
 
-_PLAIN = (str, int, float, Decimal, list, tuple, dict, type(None), jinja2.Undefined)
+_SCALARS = (str, int, float, Decimal, type(None))
 
 # What Python prints for objects that are not data: never in a merchant template's output.
 INTERNALS = (
@@ -258,21 +284,109 @@ INTERNALS = (
     "<built-in ",
     "<bound method ",
     " object at 0x",
+    "<TemplateReference ",
+    "<TemplateModule ",
+    "<Macro ",
+    "<Namespace ",
+    "<LoopContext ",
 )
+# Any other default repr: "<generator object do_batch at 0x7f..>", "<list_reverseiterator ..".
+_DEFAULT_REPR = re.compile(r"<[^<>\n]* at 0x[0-9a-fA-F]+>")
 
 
-def plain_only(value: Any) -> Any:
-    """``finalize`` of sandboxed templates: ``{{ }}`` prints data, never an object."""
-    if isinstance(value, _PLAIN):
+def printable(value: Any) -> Any:
+    """``value`` if it prints as data: text, a number, ``None``, or lists, tuples and dicts
+    of those. Anything else would print as its Python representation (``'%r' % self``
+    shows the template reference, ``[receipt.x]`` jinja2's undefined), so it is refused.
+
+    Raises:
+        SecurityError: ``value`` is, or holds, an object or an undefined value.
+    """
+    if isinstance(value, _SCALARS):
         return value
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            printable(item)
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            printable(key)
+            printable(item)
+        return value
+    if isinstance(value, jinja2.Undefined):
+        raise SecurityError(
+            "a template may not print a value the receipt does not have (jinja2's undefined);"
+            " check it with 'is defined' or give a |default"
+        )
     raise SecurityError(
         f"a template may print text, numbers and the receipt's data, not a {type(value).__name__}"
     )
 
 
+def plain_only(value: Any) -> Any:
+    """``finalize`` of sandboxed templates: ``{{ }}`` prints data, never an object. An
+    undefined value is left to :class:`jinja2.StrictUndefined`, which names it."""
+    if isinstance(value, jinja2.Undefined):
+        return value
+    return printable(value)
+
+
 def _safe_string(value: Any) -> str:
     """The ``string`` filter of sandboxed templates: refuses to stringify objects."""
-    return str(plain_only(value))
+    return str(printable(value))
+
+
+# Builtin filters that turn their input or arguments into text (``str()``, ``repr()`` or
+# ``markupsafe.escape``): given an object, each would print its representation.
+_TEXT_FILTERS = (
+    "capitalize",
+    "center",
+    "e",
+    "escape",
+    "forceescape",
+    "format",
+    "indent",
+    "join",
+    "lower",
+    "pprint",
+    "replace",
+    "safe",
+    "striptags",
+    "title",
+    "trim",
+    "truncate",
+    "upper",
+    "urlencode",
+    "urlize",
+    "wordcount",
+    "wordwrap",
+    "xmlattr",
+)
+
+
+def _listed(value: Any) -> Any:
+    """A generator (``|map``, ``|select``) read into a list, so its items can be checked."""
+    return list(value) if isinstance(value, Iterator) else value
+
+
+def _printable_filters(filters: Mapping[str, Callable[..., Any]]) -> dict[str, Any]:
+    """The text filters, refusing an input or argument that is not plain data."""
+
+    def checked(original: Callable[..., Any]) -> Callable[..., Any]:
+        # A filter marked with jinja_pass_arg takes the context or environment first.
+        skip = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
+
+        @functools.wraps(original)  # keeps jinja_pass_arg
+        def check(*args: Any, **kwargs: Any) -> Any:
+            values = [_listed(arg) for arg in args[skip:]]
+            options = {key: _listed(value) for key, value in kwargs.items()}
+            printable(values)
+            printable(options)
+            return original(*args[:skip], *values, **options)
+
+        return check
+
+    return {name: checked(filters[name]) for name in _TEXT_FILTERS if name in filters}
 
 
 # Filters whose numeric arguments size their output (``'x'|center(10**9)``).
@@ -327,6 +441,7 @@ def harden(env: jinja2.Environment, max_output_bytes: int) -> None:
             env.globals[name] = _Global(name, value)
     env.filters["string"] = _safe_string
     env.filters.update(_capped_filters(env.filters, max_output_bytes))
+    env.filters.update(_printable_filters(env.filters))
     env.max_value_size = max_output_bytes  # type: ignore[attr-defined]
 
 
@@ -348,6 +463,5 @@ def check_output(template: str, output: str) -> None:
     Raises:
         SandboxViolation: ``output`` shows a Python repr.
     """
-    for marker in INTERNALS:
-        if marker in output:
-            raise SandboxViolation(template, "the output would show Python internals")
+    if any(marker in output for marker in INTERNALS) or _DEFAULT_REPR.search(output):
+        raise SandboxViolation(template, "the output would show Python internals")

@@ -12,11 +12,37 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Message"]
+__all__ = ["FrozenDict", "Message", "frozen_mapping"]
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return dict(value)
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses every change: JSON-ready like a dict, immutable like the
+    frozen value holding it. Nested dicts and lists are frozen too (lists become tuples)."""
+
+    def _refuse(self, *args: object, **kwargs: object) -> None:
+        raise TypeError(f"{type(self).__name__} is immutable; build a new one instead")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
+        return (FrozenDict, (dict(self),))
+
+    def __init__(self, value: Mapping[str, Any] = ()) -> None:  # type: ignore[assignment]
+        super().__init__((key, _freeze(item)) for key, item in dict(value).items())
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, Mapping):
+        return value if isinstance(value, FrozenDict) else FrozenDict(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``value`` as a :class:`FrozenDict`: the converter of every payload field."""
+    return value if isinstance(value, FrozenDict) else FrozenDict(value)
 
 
 @attrs.frozen
@@ -45,5 +71,5 @@ class Message:
     subject: str
     text: str
     html: str | None = None
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
     locale: str = "en"

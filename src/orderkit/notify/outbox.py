@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from orderkit.domain.events import notification_stream, order_stream
+from orderkit.notify.message import frozen_mapping
 
 __all__ = [
     "OutboxDraft",
@@ -35,10 +36,6 @@ class OutboxStatus:
     ALL = (QUEUED, SENDING, SENT, DEAD)
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return dict(value)
-
-
 @attrs.frozen
 class OutboxDraft:
     """A notification a command wants sent.
@@ -52,7 +49,7 @@ class OutboxDraft:
     channel: str
     recipient: str
     locale: str
-    payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    payload: Mapping[str, Any] = attrs.field(converter=frozen_mapping)
     order_id: str | None = None
     dedup_key: str = ""
 
@@ -66,7 +63,7 @@ class OutboxEntry:
     channel: str
     recipient: str
     locale: str
-    payload: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    payload: Mapping[str, Any] = attrs.field(converter=frozen_mapping)
     order_id: str | None
     dedup_key: str
     status: str

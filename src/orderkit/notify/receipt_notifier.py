@@ -20,7 +20,14 @@ import attrs
 from orderkit.domain.events import NewEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order
-from orderkit.domain.receipt import Merchant, PersonalizationBlock, Receipt, ReceiptKind
+from orderkit.domain.receipt import (
+    Merchant,
+    PersonalizationBlock,
+    Receipt,
+    ReceiptKind,
+    estimated_arrival,
+)
+from orderkit.domain.shipping import RateQuote
 from orderkit.errors import ValidationError
 from orderkit.notify.message import Message
 from orderkit.notify.outbox import OutboxDraft, OutboxEntry
@@ -72,6 +79,12 @@ class ReceiptNotifier:
             whose recipient is empty is skipped. Email to the customer by default.
         personalization: the host's provider of personalization blocks, if any.
         estimate_ship_date: the expected ship date of an order, if the host knows one.
+        shipping_quote: the carrier's quote the order was shipped at, if the host kept it:
+            with an estimated ship date, its ``estimated_days`` give the receipt an
+            estimated arrival date.
+        carrier_names: carrier code (or ``code/service``) -> the name shown to customers
+            (``{"sf": "SF Express", "manual/ups": "UPS"}``); a carrier without one is shown
+            by its code.
         kinds: the receipt kinds to send; all by default.
         closed_statuses: statuses that count as closed for ``order_closed``.
         event_kinds: event type name -> receipt kind; :data:`EVENT_KINDS` by default. Pass
@@ -88,6 +101,8 @@ class ReceiptNotifier:
     channels: Mapping[str, Callable[[Order], str]] = attrs.field(factory=_email_only)
     personalization: PersonalizationProvider | None = None
     estimate_ship_date: Callable[[Order], date | None] | None = None
+    shipping_quote: Callable[[Order], RateQuote | None] | None = None
+    carrier_names: Mapping[str, str] = attrs.field(factory=dict)
     kinds: frozenset[str] = frozenset(ReceiptKind.ALL)
     closed_statuses: frozenset[str] = frozenset({"closed"})
     event_kinds: Mapping[str, str] = EVENT_KINDS
@@ -122,17 +137,19 @@ class ReceiptNotifier:
         for index, (kind, event) in enumerate(wanted, start=1):
             suffix = f".{index}" if index > 1 else ""
             number = f"{order.number}-{order.version}{suffix}"
+            ship_date = self.estimate_ship_date(order) if self.estimate_ship_date else None
+            quote = self.shipping_quote(order) if self.shipping_quote else None
             receipt = Receipt.from_order(
                 order,
                 kind=kind,
                 receipt_number=number,
                 issued_at=event.at,
                 merchant=self.merchant,
-                estimated_ship_date=(
-                    self.estimate_ship_date(order) if self.estimate_ship_date else None
-                ),
+                estimated_ship_date=ship_date,
+                estimated_arrival_date=estimated_arrival(ship_date, quote),
                 detail=_detail(event),
                 amount=_amount(event),
+                carrier_names=self.carrier_names,
             )
             payload = converter.unstructure(receipt, Receipt)
             for channel, recipient_of in self.channels.items():

@@ -6,7 +6,8 @@ chain, the host's loaders first and the package's own templates last, so a host 
 any template by giving one of the same name. Templates see plain data only: the receipt
 unstructured to dicts, lists and strings (money as ``{"amount": "19.99", "currency":
 "USD"}``), formatted with the ``money``, ``date``, ``datetime``, ``number`` and ``country``
-filters for the render locale.
+filters for the render locale. Times are shown in the order's time zone (the renderer's
+``timezone`` for orders without one), to the minute, with the zone's name.
 
 Merchant-edited templates are rendered with ``sandboxed=True``: jinja2's immutable sandbox
 hardened by :mod:`orderkit.notify._sandbox`, with caps on output size and render time and every
@@ -24,7 +25,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -40,6 +41,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2.exceptions import SecurityError
 
+from orderkit.domain.order import zone_info
 from orderkit.domain.receipt import Receipt, ReceiptKind
 from orderkit.errors import (
     RenderError,
@@ -180,6 +182,8 @@ def load_translations(locale: str, directory: Path = LOCALE_DIR) -> Translations
 _formatting: contextvars.ContextVar[babel.Locale | None] = contextvars.ContextVar(
     "formatting", default=None
 )
+# The time zone of the render running (the order's, or the renderer's), read by the filters.
+_zone: contextvars.ContextVar[tzinfo | None] = contextvars.ContextVar("zone", default=None)
 
 
 # -- the renderer -----------------------------------------------------------------------------
@@ -209,7 +213,8 @@ class ReceiptRenderer:
             template of the same name (``shipped.html``) replaces the shipped one.
         locales: the locales offered; each needs a catalog (see docs/translations.md).
         default_locale: what an unknown or unsupported locale falls back to.
-        timezone: the zone times are shown in (an IANA name such as ``Asia/Shanghai``).
+        timezone: the shop's zone (an IANA name such as ``Asia/Shanghai``): times on the
+            receipt of an order without a ``time_zone`` of its own are shown in it.
         tracking: open and click tracking for HTML, applied when a ``message_id`` is given.
         sandboxed: render in jinja2's immutable sandbox with the caps below; use it
             whenever a loader holds templates a merchant can edit.
@@ -246,12 +251,7 @@ class ReceiptRenderer:
                 raise ValidationError(
                     "locales", f"orderkit has no catalog for {locale!r}; see docs/translations.md"
                 )
-        try:
-            self.tzinfo = babel.dates.get_timezone(timezone)
-        except LookupError:
-            raise ValidationError(
-                "timezone", f"unknown time zone {timezone!r}; use an IANA name like 'UTC'"
-            ) from None
+        self.tzinfo = zone_info("timezone", timezone)
         if max_output_bytes < 1 or max_render_seconds <= 0:
             raise ValidationError(
                 "max_output_bytes", "max_output_bytes and max_render_seconds must be positive"
@@ -300,7 +300,7 @@ class ReceiptRenderer:
             load_translations(locale_name), newstyle=True
         )
         catalog_locale = babel.Locale.parse(locale_name)
-        tzinfo = self.tzinfo
+        shop_zone = self.tzinfo
 
         # The filters format for the render's formatting locale (en_GB, de_AT, zh_Hant_TW),
         # set by render(); the catalog's locale when used outside a render.
@@ -310,16 +310,30 @@ class ReceiptRenderer:
             return babel.numbers.format_currency(amount, currency, locale=locale)
 
         def as_date(value: Any, format: str = "long") -> str:
-            if isinstance(value, str):
-                value = date.fromisoformat(value[:10])
+            if isinstance(value, str):  # a moment is dated where the customer is
+                value = date.fromisoformat(value) if len(value) == 10 else _local(value)
+            elif isinstance(value, datetime):
+                value = value.astimezone(_zone.get() or shop_zone)
             locale = _formatting.get() or catalog_locale
             return babel.dates.format_date(value, format, locale=locale)
 
+        def _local(value: Any) -> datetime:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+            return moment.astimezone(_zone.get() or shop_zone)
+
         def as_datetime(value: Any, format: str = "medium") -> str:
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
+            """A moment in the render's zone, to the minute, with the zone named
+            (``Nov 23, 2026, 9:28 AM Central European Standard Time``); a babel pattern
+            (``"d MMM HH:mm"``) is used as it is."""
+            moment = _local(value)
             locale = _formatting.get() or catalog_locale
-            return babel.dates.format_datetime(value, format, tzinfo=tzinfo, locale=locale)
+            if format not in ("short", "medium", "long", "full"):
+                return babel.dates.format_datetime(moment, format, locale=locale)
+            day = babel.dates.format_date(moment, format, locale=locale)
+            time_of_day = babel.dates.format_time(moment, "short", locale=locale)
+            zone = babel.dates.format_datetime(moment, "zzzz", locale=locale)
+            pattern = str(locale.datetime_formats[format])
+            return f"{pattern.replace('{1}', day).replace('{0}', time_of_day)} {zone}"
 
         def number(value: Any) -> str:
             locale = _formatting.get() or catalog_locale
@@ -377,6 +391,9 @@ class ReceiptRenderer:
             "locale": negotiated,
         }
         token = _formatting.set(formatting_locale(requested, negotiated))
+        zone = _zone.set(
+            zone_info("receipt.time_zone", receipt.time_zone) if receipt.time_zone else None
+        )
         try:
             subject_name = f"{kind}.subject.txt"
             subject = self._render(env, subject_name, context).strip(" \t")
@@ -386,6 +403,7 @@ class ReceiptRenderer:
             html = self._render(env, f"{kind}.html", context)
         finally:
             _formatting.reset(token)
+            _zone.reset(zone)
         if self.tracking is not None and message_id is not None:
             html = self.tracking.apply(html, message_id)
         return RenderedReceipt(subject=subject, text=text, html=html, locale=negotiated)

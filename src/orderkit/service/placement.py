@@ -89,6 +89,7 @@ class PlacementCommands(CommandRunner):
                 tags=draft.tags,
                 group=draft.group,
                 locale=draft.locale,
+                time_zone=draft.time_zone,
                 notes=(Note(tx.now, tx.actor, draft.note),) if draft.note else (),
                 lines_issued=len(lines),
             )

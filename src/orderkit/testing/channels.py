@@ -36,7 +36,7 @@ import attrs
 import pytest
 
 from orderkit.errors import DeliveryFailed, InvalidMessage, ValidationError
-from orderkit.notify.message import Message
+from orderkit.notify.message import Message, frozen_mapping
 from orderkit.ports import Channel
 
 __all__ = [
@@ -52,8 +52,8 @@ ALL_PARTS: frozenset[str] = frozenset({"kind", "subject", "text", "html", "data"
 """Every part of a message a channel may carry besides the recipient and dedup key."""
 
 
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return None if value is None else dict(value)
+def _frozen_or_none(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if value is None else frozen_mapping(value)
 
 
 @attrs.frozen
@@ -66,7 +66,7 @@ class Received:
     subject: str | None = None
     text: str | None = None
     html: str | None = None
-    data: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_mapping)
+    data: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_or_none)
 
 
 def received_from_message(message: Message) -> Received:
