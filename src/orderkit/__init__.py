@@ -37,6 +37,7 @@ from orderkit.errors import (
     CarrierConfigError,
     CarrierError,
     ConcurrencyConflict,
+    CurrencyExponentInUse,
     CurrencyMismatch,
     DeliveryFailed,
     EditError,
@@ -81,7 +82,7 @@ from orderkit.errors import (
 from orderkit.events import RecordedEvent, StockMovement
 from orderkit.inventory import ReservationPolicy, StockLevel
 from orderkit.lifecycle import OrderEvent, OrderStatus, default_order_machine
-from orderkit.money import Money
+from orderkit.money import Money, minor_units, set_currency_exponent
 from orderkit.notification import Message
 from orderkit.order import (
     AddLine,
@@ -166,6 +167,7 @@ __all__ = [
     "ChangeQuantity",
     "Channel",
     "ConcurrencyConflict",
+    "CurrencyExponentInUse",
     "CurrencyMismatch",
     "Customer",
     "DeliveryFailed",
@@ -283,10 +285,12 @@ __all__ = [
     "ValidationError",
     "WebhookVerificationError",
     "default_order_machine",
+    "minor_units",
     "negotiate_locale",
     "receipt_report",
     "refund_lines",
     "return_machine",
+    "set_currency_exponent",
     "unit_shares",
     "verify_click",
 ]

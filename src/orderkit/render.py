@@ -50,6 +50,7 @@ from orderkit.errors import (
     UnsafeSubject,
     ValidationError,
 )
+from orderkit.money import format_amount
 from orderkit.receipt import Receipt, ReceiptKind
 from orderkit.serialization import get_converter
 from orderkit.tracking import TrackingLinks
@@ -307,7 +308,7 @@ class ReceiptRenderer:
         def money(value: Any) -> str:
             amount, currency = _money_parts(value)
             locale = _formatting.get() or catalog_locale
-            return babel.numbers.format_currency(amount, currency, locale=locale)
+            return format_amount(amount, currency, locale)
 
         def as_date(value: Any, format: str = "long") -> str:
             if isinstance(value, str):
