@@ -25,7 +25,7 @@ from orderkit import events
 from orderkit._iso4217 import MINOR_UNITS
 from orderkit.address import POSTAL_CODES, Suspicion
 from orderkit.dispatch import RetryPolicy
-from orderkit.money import Money, minor_units
+from orderkit.money import DEFAULT_ROUNDING, ROUNDING_MODES, Money, minor_units
 from orderkit.order import (
     AddLine,
     Address,
@@ -59,6 +59,7 @@ from orderkit.receipt import (
     ReceiptShipment,
 )
 from orderkit.shipping import Parcel
+from orderkit.tax import TaxPolicy, TaxScope
 
 __all__ = [
     "addresses",
@@ -93,6 +94,7 @@ __all__ = [
     "spec_usps_check",
     "stock_movements",
     "suspicions",
+    "tax_policies",
     "ups_numbers",
     "usps_numbers",
     "utc_datetimes",
@@ -271,6 +273,16 @@ def receipts(draw: st.DrawFn) -> Receipt:
     )
 
 
+def tax_policies() -> st.SearchStrategy[TaxPolicy]:
+    """Every scope and rounding mode, with shipping taxed or not; the default shrinks first."""
+    return st.builds(
+        TaxPolicy,
+        scope=st.sampled_from(TaxScope.ALL),
+        rounding=st.sampled_from(sorted(ROUNDING_MODES, key=lambda m: m != DEFAULT_ROUNDING)),
+        shipping_taxable=st.booleans(),
+    )
+
+
 @st.composite
 def discounted_orders(draw: st.DrawFn) -> Order:
     """Placed orders of 1-4 lines with order- and line-level discounts (amounts and
@@ -321,6 +333,7 @@ def discounted_orders(draw: st.DrawFn) -> Order:
         updated_at=at,
         prices_include_tax=draw(st.booleans()),
         adjustments=tuple(adjustments),
+        tax_policy=draw(tax_policies()),
     )
 
 
@@ -563,6 +576,7 @@ def orders(draw: st.DrawFn) -> Order:
         pending_edits=draw(_tuples(edit_requests(currency), max_size=1)),
         stock_reserved=draw(st.booleans()),
         version=draw(st.integers(min_value=1, max_value=10**6)),
+        tax_policy=draw(tax_policies()),
     )
 
 

@@ -25,9 +25,11 @@ from orderkit.errors import (
 )
 from orderkit.money import (
     DEFAULT_ROUNDING,
+    ROUNDING_MODES,
     Money,
     format_amount,
     minor_units,
+    round_together,
     set_currency_exponent,
 )
 from strategies import allocation_weights, currencies, money
@@ -754,6 +756,62 @@ def test_an_unknown_locale_is_a_validation_error(locale: str) -> None:
     with pytest.raises(ValidationError) as error:
         usd("1.00").format(locale)
     assert "locale" == error.value.field
+
+
+# Exact fractions
+
+
+@given(
+    st.decimals(min_value=-1000, max_value=1000, places=6, allow_nan=False),
+    st.sampled_from(sorted(ROUNDING_MODES)),
+)
+def test_a_fraction_rounds_exactly_as_the_same_decimal_does(value: Decimal, mode: str) -> None:
+    assert Money.rounded(value, "USD", mode) == Money.rounded(Fraction(value), "USD", mode)
+
+
+def test_a_fraction_that_is_an_exact_tie_is_rounded_as_a_tie() -> None:
+    # Decimal("1.23") * (Decimal("0.2") / Decimal("1.2")) is 0.2050…04 and rounds up.
+    tie = Fraction("1.23") * Fraction(1, 6)
+    assert (usd("0.20"), usd("0.21")) == (
+        Money.rounded(tie, "USD"),
+        Money.rounded(tie, "USD", decimal.ROUND_HALF_UP),
+    )
+
+
+@given(
+    st.lists(st.fractions(min_value=0, max_value=1000, max_denominator=10**6), min_size=1),
+    st.sampled_from(sorted(ROUNDING_MODES)),
+)
+def test_parts_rounded_together_add_up_to_their_total_rounded_once(
+    parts: list[Fraction], mode: str
+) -> None:
+    rounded = round_together(parts, "USD", mode)
+    far = [(p, r) for p, r in zip(parts, rounded, strict=True) if abs(Fraction(r.amount) - p) >= 1]
+    assert (Money.rounded(sum(parts, Fraction(0)), "USD", mode), []) == (
+        Money.sum(rounded, "USD"),
+        far,
+    )
+
+
+def test_negative_parts_round_together_like_their_magnitudes_negated() -> None:
+    parts = [Fraction("-0.205"), Fraction("-0.205"), Fraction("-0.205")]
+    assert (usd("-0.21"), usd("-0.20"), usd("-0.21")) == round_together(parts, "USD")
+
+
+@pytest.mark.parametrize(
+    ("parts", "error"),
+    [
+        ([], ValidationError),
+        ([Fraction(1), Fraction(-1)], ValidationError),
+        ([Decimal("1.5")], TypeError),
+    ],
+    ids=["no parts", "both signs", "a decimal"],
+)
+def test_round_together_refuses_what_it_cannot_round(
+    parts: list[Fraction], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        round_together(parts, "USD")
 
 
 # Tax: these check Money's rounding and exact addition, not any tax rule.

@@ -143,6 +143,7 @@ from orderkit.reports import ReceiptReport, ReceiptStats, receipt_report
 from orderkit.service import OrderNumbering, OrderService
 from orderkit.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.status import StatusMachine, Transition
+from orderkit.tax import TaxPolicy, TaxScope
 from orderkit.tracking import TrackingLinks, verify_click
 
 __all__ = [
@@ -271,6 +272,8 @@ __all__ = [
     "StorageError",
     "Suspicion",
     "SystemClock",
+    "TaxPolicy",
+    "TaxScope",
     "TemplateMissing",
     "TemplateSyntaxInvalid",
     "TrackingEvent",

@@ -47,6 +47,7 @@ __all__ = [
     "Money",
     "format_amount",
     "minor_units",
+    "round_together",
     "set_currency_exponent",
 ]
 
@@ -293,6 +294,69 @@ def _spread(leftover: int, remainders: Sequence[int]) -> list[int]:
     return chosen
 
 
+def _round_units(value: Fraction, rounding: str) -> int:
+    """``value`` rounded to a whole number with a decimal ROUND_* mode, exactly."""
+    sign = -1 if value < 0 else 1
+    toward_zero, remainder = divmod(abs(value.numerator), value.denominator)
+    if not remainder:
+        return sign * toward_zero
+    twice, denominator = 2 * remainder, value.denominator
+    away = {
+        decimal.ROUND_DOWN: False,
+        decimal.ROUND_UP: True,
+        decimal.ROUND_CEILING: sign > 0,
+        decimal.ROUND_FLOOR: sign < 0,
+        decimal.ROUND_HALF_UP: twice >= denominator,
+        decimal.ROUND_HALF_DOWN: twice > denominator,
+        decimal.ROUND_HALF_EVEN: twice > denominator
+        or (twice == denominator and toward_zero % 2 == 1),
+        decimal.ROUND_05UP: toward_zero % 10 in (0, 5),
+    }[rounding]
+    return sign * (toward_zero + away)
+
+
+def round_together(
+    parts: Sequence[Fraction], currency: str, rounding: str = DEFAULT_ROUNDING
+) -> tuple[Money, ...]:
+    """Round exact amounts so the rounded parts add up to their exact total rounded once.
+
+    The total is rounded once with ``rounding``; each part first gets its exact value rounded
+    down to the minor unit, and the units left over go one each to the parts with the
+    largest remainders, ties spread as in :meth:`Money.allocate`. This is how a tax rounded
+    once per order is shared out over the lines.
+
+    >>> from fractions import Fraction
+    >>> round_together([Fraction("0.205"), Fraction("0.205"), Fraction("0.205")], "EUR")
+    (Money('0.21', 'EUR'), Money('0.20', 'EUR'), Money('0.21', 'EUR'))
+
+    Raises:
+        TypeError: a part is not a Fraction.
+        ValidationError: no parts, parts of both signs, or an unknown ``rounding`` mode.
+    """
+    _check_rounding(rounding)
+    code, quantum, places = _currency_info(currency)
+    if not parts:
+        raise ValidationError("parts", "give at least one part")
+    for i, part in enumerate(parts):
+        if not isinstance(part, Fraction):
+            raise TypeError(f"parts[{i}] is a {type(part).__name__}; give exact Fractions")
+    if any(p < 0 for p in parts) and any(p > 0 for p in parts):
+        raise ValidationError("parts", "parts must all be >= 0 or all be <= 0")
+    sign = -1 if any(p < 0 for p in parts) else 1
+    scaled = [abs(p) * 10**places for p in parts]
+    # Rounding the magnitude with the mirrored mode is rounding the signed total.
+    total = sign * _round_units(sign * sum(scaled, Fraction(0)), rounding)
+    denominator = math.lcm(*(x.denominator for x in scaled))
+    floors = [x.numerator // x.denominator for x in scaled]
+    remainders = [(x.numerator % x.denominator) * (denominator // x.denominator) for x in scaled]
+    for i in _spread(total - sum(floors), remainders):
+        floors[i] += 1
+    return tuple(
+        _new(_quantize(_EXACT.multiply(Decimal(sign * units), quantum), quantum, rounding), code)
+        for units in floors
+    )
+
+
 @attrs.frozen(init=False, repr=False)
 class Money:
     """An exact amount in one currency, normalized to the currency's minor unit.
@@ -331,12 +395,19 @@ class Money:
 
     @classmethod
     def rounded(
-        cls, amount: Decimal | int | str, currency: str, rounding: str = DEFAULT_ROUNDING
+        cls,
+        amount: Decimal | int | str | Fraction,
+        currency: str,
+        rounding: str = DEFAULT_ROUNDING,
     ) -> Money:
         """Round ``amount`` to the currency's minor unit: the way to make 10.005 USD.
 
+        A :class:`~fractions.Fraction` is rounded exactly, so a value such as a tax of
+        1.23 × 20/120 = 0.205 is a true tie for the rounding mode, which a Decimal quotient
+        (0.20500000000000000000000000004) would not be.
+
         Args:
-            amount: a Decimal, int or str, as for the constructor.
+            amount: a Decimal, int or str, as for the constructor, or an exact Fraction.
             currency: an ISO 4217 code.
             rounding: one of the decimal module's ROUND_* constants.
 
@@ -347,7 +418,12 @@ class Money:
             UnknownCurrency: ``currency`` is not in the ISO 4217 table.
         """
         _check_rounding(rounding)
-        code, quantum, _ = _currency_info(currency)
+        code, quantum, places = _currency_info(currency)
+        if isinstance(amount, Fraction):
+            units = _round_units(amount * 10**places, rounding)
+            return _new(
+                _quantize(_EXACT.multiply(Decimal(units), quantum), quantum, rounding), code
+            )
         return _new(_quantize(_to_decimal(amount), quantum, rounding), code)
 
     @classmethod

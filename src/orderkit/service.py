@@ -473,6 +473,7 @@ class OrderService(ShippingCommands, AfterSalesCommands):
                 locale=draft.locale,
                 notes=(Note(tx.now, tx.actor, draft.note),) if draft.note else (),
                 lines_issued=len(lines),
+                tax_policy=draft.tax_policy,
             )
             if self.reservation_policy is ReservationPolicy.AT_PLACEMENT:
                 self._reserve(tx, order, self._movements(lines))
