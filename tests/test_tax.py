@@ -271,3 +271,25 @@ def test_included_prices_split_into_a_net_and_a_tax_within_half_a_unit_that_add_
         if net + lt.tax != gross or abs(Fraction(lt.tax.amount) - exact) > half:
             wrong.append((gross, net, lt.tax))
     assert [] == wrong
+
+
+@given(discounted_orders())
+def test_per_line_each_lines_tax_is_its_exact_goods_and_shipping_taxes_each_rounded(
+    o: Order,
+) -> None:
+    o = attrs.evolve(o, tax_policy=attrs.evolve(o.tax_policy, scope=TaxScope.LINE))
+    included, policy = o.prices_include_tax, o.tax_policy
+
+    def rounded(exact: Fraction) -> Money:
+        return Money.rounded(exact, o.currency, policy.rounding)
+
+    expected = [
+        rounded(exact_tax(lt.subtotal - lt.discount, ln.tax_rate, included=included))
+        + (
+            rounded(exact_tax(lt.shipping, ln.tax_rate, included=included))
+            if policy.shipping_taxable
+            else Money.zero(o.currency)
+        )
+        for lt, ln in zip(o.totals.lines, o.lines, strict=True)
+    ]
+    assert expected == [lt.tax for lt in o.totals.lines]

@@ -296,11 +296,17 @@ def _spread(leftover: int, remainders: Sequence[int]) -> list[int]:
 
 def _round_units(value: Fraction, rounding: str) -> int:
     """``value`` rounded to a whole number with a decimal ROUND_* mode, exactly."""
-    sign = -1 if value < 0 else 1
-    toward_zero, remainder = divmod(abs(value.numerator), value.denominator)
+    return _round_ratio(value.numerator, value.denominator, rounding)
+
+
+def _round_ratio(numerator: int, denominator: int, rounding: str) -> int:
+    """``numerator / denominator`` (``denominator > 0``) rounded to a whole number with a
+    decimal ROUND_* mode, in integers only (orderkit.tax rounds line taxes with it)."""
+    sign = -1 if numerator < 0 else 1
+    toward_zero, remainder = divmod(abs(numerator), denominator)
     if not remainder:
         return sign * toward_zero
-    twice, denominator = 2 * remainder, value.denominator
+    twice = 2 * remainder
     away = {
         decimal.ROUND_DOWN: False,
         decimal.ROUND_UP: True,

@@ -30,7 +30,13 @@ from fractions import Fraction
 import attrs
 
 from orderkit.errors import ValidationError
-from orderkit.money import DEFAULT_ROUNDING, ROUNDING_MODES, Money, round_together
+from orderkit.money import (
+    DEFAULT_ROUNDING,
+    ROUNDING_MODES,
+    Money,
+    _round_ratio,
+    round_together,
+)
 
 __all__ = [
     "DEFAULT_TAX_POLICY",
@@ -77,6 +83,18 @@ def exact_tax(amount: Money, rate: Decimal, *, included: bool) -> Fraction:
     return value * fraction / (1 + fraction) if included else value * fraction
 
 
+def _rounded_tax(amount: Money, rate: Decimal, included: bool, rounding: str) -> Money:
+    """:func:`exact_tax` rounded, in integer minor units (this runs for every line of every
+    order read, so it skips building Fractions)."""
+    if not rate or amount.is_zero:
+        return Money.zero(amount.currency)
+    numerator, denominator = rate.as_integer_ratio()
+    units = _round_ratio(
+        amount.minor * numerator, denominator + numerator if included else denominator, rounding
+    )
+    return Money.from_minor(units, amount.currency)
+
+
 def line_taxes(
     goods: Sequence[Money],
     shipping: Sequence[Money],
@@ -103,17 +121,23 @@ def line_taxes(
     """
     if not goods:
         return (), Money.zero(currency)
+    rounding = policy.rounding
+    if policy.scope == TaxScope.LINE:
+        goods_tax = tuple(
+            _rounded_tax(g, r, included, rounding) for g, r in zip(goods, rates, strict=True)
+        )
+        if not policy.shipping_taxable:  # the common case, on every read of an order's totals
+            return goods_tax, Money.zero(currency)
+        shipping_tax = [
+            _rounded_tax(s, r, included, rounding) for s, r in zip(shipping, rates, strict=True)
+        ]
+        taxes = tuple(g + s for g, s in zip(goods_tax, shipping_tax, strict=True))
+        return taxes, Money.sum(shipping_tax, currency)
     on_goods = [exact_tax(g, r, included=included) for g, r in zip(goods, rates, strict=True)]
     on_shipping = [
         exact_tax(s, r, included=included) if policy.shipping_taxable else Fraction(0)
         for s, r in zip(shipping, rates, strict=True)
     ]
-    rounding = policy.rounding
-    if policy.scope == TaxScope.LINE:
-        goods_tax = [Money.rounded(t, currency, rounding) for t in on_goods]
-        shipping_tax = [Money.rounded(t, currency, rounding) for t in on_shipping]
-        taxes = tuple(g + s for g, s in zip(goods_tax, shipping_tax, strict=True))
-        return taxes, Money.sum(shipping_tax, currency)
     exact = [g + s for g, s in zip(on_goods, on_shipping, strict=True)]
     taxes = round_together(exact, currency, rounding)
     return taxes, Money.rounded(sum(on_shipping, Fraction(0)), currency, rounding)
