@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import TypeVar
 
 import attrs
-import babel.numbers
 from hypothesis import strategies as st
 
 import orderkit.domain.aftersales
@@ -24,8 +23,10 @@ import orderkit.domain.order
 import orderkit.domain.shipping
 from orderkit.adapters.address import POSTAL_CODES
 from orderkit.domain import events
+from orderkit.domain._iso4217 import MINOR_UNITS
 from orderkit.domain.address import Suspicion
-from orderkit.domain.money import Money, minor_units
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.money import DEFAULT_ROUNDING, ROUNDING_MODES, Money, minor_units
 from orderkit.domain.order import (
     AddLine,
     Address,
@@ -59,6 +60,7 @@ from orderkit.domain.receipt import (
     ReceiptShipment,
 )
 from orderkit.domain.shipping import Parcel
+from orderkit.domain.tax import TaxPolicy, TaxScope
 from orderkit.notify.dispatch import RetryPolicy
 
 __all__ = [
@@ -94,17 +96,18 @@ __all__ = [
     "spec_usps_check",
     "stock_movements",
     "suspicions",
+    "tax_policies",
     "ups_numbers",
     "usps_numbers",
     "utc_datetimes",
     "webhook_deliveries",
 ]
 
-ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(babel.numbers.list_currencies()))
+ALL_CURRENCIES: tuple[str, ...] = tuple(sorted(MINOR_UNITS))
 
 
 def currencies() -> st.SearchStrategy[str]:
-    """Any ISO 4217 code babel knows, shrinking towards the start of the alphabet."""
+    """Any code in orderkit's ISO 4217 table, shrinking towards the start of the alphabet."""
     return st.sampled_from(ALL_CURRENCIES)
 
 
@@ -273,6 +276,16 @@ def receipts(draw: st.DrawFn) -> Receipt:
     )
 
 
+def tax_policies() -> st.SearchStrategy[TaxPolicy]:
+    """Every scope and rounding mode, with shipping taxed or not; the default shrinks first."""
+    return st.builds(
+        TaxPolicy,
+        scope=st.sampled_from(TaxScope.ALL),
+        rounding=st.sampled_from(sorted(ROUNDING_MODES, key=lambda m: m != DEFAULT_ROUNDING)),
+        shipping_taxable=st.booleans(),
+    )
+
+
 @st.composite
 def discounted_orders(draw: st.DrawFn) -> Order:
     """Placed orders of 1-4 lines with order- and line-level discounts (amounts and
@@ -323,6 +336,7 @@ def discounted_orders(draw: st.DrawFn) -> Order:
         updated_at=at,
         prices_include_tax=draw(st.booleans()),
         adjustments=tuple(adjustments),
+        tax_policy=draw(tax_policies()),
     )
 
 
@@ -566,16 +580,17 @@ def orders(draw: st.DrawFn) -> Order:
         stock_reserved=draw(st.booleans()),
         version=draw(st.integers(min_value=1, max_value=10**6)),
         time_zone=draw(st.sampled_from(("", "UTC", "Europe/Berlin", "Asia/Shanghai"))),
+        tax_policy=draw(tax_policies()),
     )
 
 
 def stock_movements(
     skus: st.SearchStrategy[str] = ids, locations: st.SearchStrategy[str] = texts
-) -> st.SearchStrategy[events.StockMovement]:
-    return st.builds(events.StockMovement, skus, locations, quantities)
+) -> st.SearchStrategy[StockMovement]:
+    return st.builds(StockMovement, skus, locations, quantities)
 
 
-def _movements() -> st.SearchStrategy[tuple[events.StockMovement, ...]]:
+def _movements() -> st.SearchStrategy[tuple[StockMovement, ...]]:
     return _tuples(stock_movements(), max_size=4)
 
 

@@ -114,6 +114,12 @@ def test_money_is_formatted_by_babel_for_the_render_locale(
     assert amount in renderer.render(receipt(place(service())), locale=locale).text
 
 
+def test_the_money_filter_shows_the_amounts_iso_4217_digits(renderer: ReceiptRenderer) -> None:
+    # babel's own CLDR digits would print "$1.500" and hide the 25 centavos.
+    money = renderer.environment("en").filters["money"]
+    assert "COP1,500.25" == money({"amount": "1500.25", "currency": "COP"})
+
+
 def test_dates_are_formatted_by_babel_for_the_render_locale(renderer: ReceiptRenderer) -> None:
     text = renderer.render(receipt(place(service())), locale="zh_Hans").text
     assert "2026年11月25日" in text

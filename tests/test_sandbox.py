@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 import pytest
 
 from orderkit.domain.receipt import Receipt
@@ -232,6 +233,7 @@ def test_a_runtime_error_in_a_merchant_template_is_typed(order_receipt: Receipt)
         "{{ '%0999999999d' % 1 }}",
         "{{ '%0999999999d'|format(1) }}",
         "{{ '{0:>999999999}'.format(1) }}",
+        "{{ ('{0:>999999999}'|attr('format'))(1) }}",
         "{{ _('%(x)0999999999d', x=1) }}",
         "{% set ns = namespace(s='x') %}{% for i in range(40) %}"
         "{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
@@ -247,6 +249,15 @@ def test_an_operation_that_would_build_a_huge_value_is_refused_before_it_does(
 ) -> None:
     with pytest.raises(SandboxViolation):
         merchant({"order_placed.txt": template}).render(order_receipt)
+
+
+def test_the_installed_jinja2_has_every_sandbox_hook_the_hardening_overrides() -> None:
+    # Overriding a hook jinja2 no longer calls (or does not call yet) fails silently: the
+    # guard is simply never run. These are the ones _sandbox.LimitedSandbox relies on.
+    hooks = {"call", "call_binop", "code_generator_class", "intercepted_binops", "_parse"}
+    hooks.add("wrap_str_format")  # since jinja2 3.1.5; the attr filter uses it since 3.1.6
+    sandbox = jinja2.sandbox.ImmutableSandboxedEnvironment
+    assert set() == {hook for hook in hooks if not hasattr(sandbox, hook)}
 
 
 def test_ordinary_formatting_still_works_in_the_sandbox(order_receipt: Receipt) -> None:

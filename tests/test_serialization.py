@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -190,3 +191,25 @@ def test_an_order_stored_before_normalization_reads_back_with_its_tags_and_numbe
     order = order_from_json(stored)
 
     assert (("gift", "vip"), "SF1234567890") == (order.tags, order.shipments[0].tracking_number)
+
+
+# Stored orders and the currency table. The exponent of each amount comes from the ISO 4217
+# table frozen in the package, never from the installed babel, so these read the same under
+# any babel release (babel 2.19 gives HUF no decimals, babel 2.12 gave it two).
+
+STORED = Path(__file__).parent / "data"
+
+
+def test_an_order_stored_with_the_shipped_iso_4217_table_reads_back_unchanged() -> None:
+    text = (STORED / "order-stored-huf-iso-4217.json").read_text(encoding="utf-8")
+    order = order_from_json(text)
+    stored, rewritten = loads(text), loads(order_to_json(order))
+    changed = {key: value for key, value in stored.items() if rewritten[key] != value}
+    assert (Money("1990.50", "HUF"), {}) == (order.lines[0].unit_price, changed)
+
+
+def test_an_order_stored_when_babel_gave_forints_no_decimals_reads_back_as_stored() -> None:
+    text = (STORED / "order-stored-huf-cldr-babel-2.19.json").read_text(encoding="utf-8")
+    order = order_from_json(text)
+    amounts = (order.lines[0].unit_price, order.adjustments[0].amount, order.amount_paid)
+    assert ["1990.00", "990.00", "4970.00"] == [str(m.amount) for m in amounts]

@@ -25,7 +25,7 @@ from orderkit.domain.edits import EditPolicy
 from orderkit.domain.events import RecordedEvent
 from orderkit.domain.inventory import ReservationPolicy, StockLevel, StockMovement
 from orderkit.domain.lifecycle import OrderEvent, OrderStatus, default_order_machine
-from orderkit.domain.money import Money
+from orderkit.domain.money import Money, minor_units, set_currency_exponent
 from orderkit.domain.order import (
     AddLine,
     Address,
@@ -62,12 +62,14 @@ from orderkit.domain.receipt import (
 from orderkit.domain.returns import refund_lines, unit_shares
 from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.domain.status import StatusMachine, Transition
+from orderkit.domain.tax import TaxPolicy, TaxScope
 from orderkit.errors import (
     AddressInvalid,
     AfterSalesError,
     CarrierConfigError,
     CarrierError,
     ConcurrencyConflict,
+    CurrencyExponentInUse,
     CurrencyMismatch,
     DeliveryFailed,
     EditError,
@@ -162,6 +164,7 @@ __all__ = [
     "ChangeQuantity",
     "Channel",
     "ConcurrencyConflict",
+    "CurrencyExponentInUse",
     "CurrencyMismatch",
     "Customer",
     "DeliveryFailed",
@@ -267,6 +270,8 @@ __all__ = [
     "StorageError",
     "Suspicion",
     "SystemClock",
+    "TaxPolicy",
+    "TaxScope",
     "TemplateMissing",
     "TemplateSyntaxInvalid",
     "TrackingEvent",
@@ -282,10 +287,12 @@ __all__ = [
     "ValidationError",
     "WebhookVerificationError",
     "default_order_machine",
+    "minor_units",
     "negotiate_locale",
     "receipt_report",
     "refund_lines",
     "return_machine",
+    "set_currency_exponent",
     "unit_shares",
     "verify_click",
 ]

@@ -10,6 +10,7 @@ do not know orderkit.
     OrderkitError
     ├── ValidationError (ValueError)          bad input; ``field`` names it
     │   ├── UnknownCurrency
+    │   ├── CurrencyExponentInUse             an exponent changed after amounts were made
     │   ├── InvalidStockAdjustment
     │   ├── AddressInvalid                    an address that cannot be delivered to
     │   ├── InvalidMessage                    a message no channel may send (also a
@@ -72,6 +73,7 @@ __all__ = [
     "CarrierConfigError",
     "CarrierError",
     "ConcurrencyConflict",
+    "CurrencyExponentInUse",
     "CurrencyMismatch",
     "DeliveryFailed",
     "EditError",
@@ -150,7 +152,7 @@ class ValidationError(OrderkitError, ValueError):
 
 
 class UnknownCurrency(ValidationError):
-    """A currency code that is not an ISO 4217 code babel knows."""
+    """A currency code that is neither in orderkit's ISO 4217 table nor added by the host."""
 
     code = "unknown_currency"
 
@@ -161,6 +163,23 @@ class UnknownCurrency(ValidationError):
             "such as 'USD', 'EUR', 'CNY' or 'JPY'",
         )
         self.currency = currency
+
+
+class CurrencyExponentInUse(ValidationError):
+    """A currency's minor units changed after amounts in it were made in this process."""
+
+    code = "currency_exponent_in_use"
+
+    def __init__(self, currency: str, in_use: int, asked: int) -> None:
+        super().__init__(
+            "minor_units",
+            f"{currency} already has {in_use} minor units in this process and amounts were "
+            f"made with them; {asked} would change what they mean. Set exponents once, at "
+            "start-up, before any Money in the currency is made",
+        )
+        self.currency = currency
+        self.in_use = in_use
+        self.asked = asked
 
 
 class InvalidStockAdjustment(ValidationError):

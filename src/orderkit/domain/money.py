@@ -1,7 +1,8 @@
 """Exact amounts of money in ISO 4217 currencies.
 
 A :class:`Money` always holds an exact :class:`~decimal.Decimal` with exactly as many digits
-after the point as its currency has minor units (two for USD, none for JPY, three for KWD), so
+after the point as its currency has minor units in ISO 4217 (two for USD, COP and HUF, none
+for JPY, three for KWD; from the table frozen in ``orderkit.domain._iso4217``, not from babel), so
 ``Money("10", "USD")`` *is* ``Money("10.00", "USD")``. Nothing is ever rounded behind the
 caller's back: the constructor refuses ``10.001 USD`` and points at :meth:`Money.rounded`;
 multiplying rounds half-even to the minor unit (or as :meth:`Money.multiply` is told); and
@@ -18,10 +19,12 @@ the precision of the caller's :func:`decimal.getcontext`.
 
 from __future__ import annotations
 
+import copy
 import decimal
 import functools
 import itertools
 import math
+import threading
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -30,9 +33,23 @@ import attrs
 import babel
 import babel.numbers
 
-from orderkit.errors import CurrencyMismatch, UnknownCurrency, ValidationError
+from orderkit.domain._iso4217 import MINOR_UNITS
+from orderkit.errors import (
+    CurrencyExponentInUse,
+    CurrencyMismatch,
+    UnknownCurrency,
+    ValidationError,
+)
 
-__all__ = ["DEFAULT_ROUNDING", "ROUNDING_MODES", "Money", "minor_units"]
+__all__ = [
+    "DEFAULT_ROUNDING",
+    "ROUNDING_MODES",
+    "Money",
+    "format_amount",
+    "minor_units",
+    "round_together",
+    "set_currency_exponent",
+]
 
 DEFAULT_ROUNDING: str = decimal.ROUND_HALF_EVEN
 """Banker's rounding: halves go to the even neighbour, so rounding errors do not drift one way."""
@@ -71,40 +88,101 @@ _FLOAT_HINT = (
 )
 
 
-@functools.lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    return frozenset(babel.numbers.list_currencies())
+# Exponents are read from the frozen ISO 4217 table (never from babel, whose CLDR data
+# moves between releases), with the host's additions on top. Once an amount in a currency
+# has been made, its exponent is fixed for the life of the process: _resolved remembers it.
+# Reads go through a plain dict (atomic under the GIL); writes take the lock.
+_overrides: dict[str, int] = {}
+_resolved: dict[str, tuple[str, Decimal, int]] = {}
+_table_lock = threading.Lock()
+
+# Finer than any currency ISO 4217 has had (CLF and UYW have 4), and still money-sized.
+_MAX_MINOR_UNITS = 6
 
 
-# Only successful lookups are cached (lru_cache does not cache exceptions), so the cache
-# is bounded by the known codes and their spellings and cannot be grown by bad input.
-@functools.cache
 def _currency_info(currency: str) -> tuple[str, Decimal, int]:
     """Normalized code, quantum (``Decimal('0.01')`` for USD) and minor units of a currency."""
+    info = _resolved.get(currency)
+    if info is not None:
+        return info
     if not isinstance(currency, str):
         raise TypeError(
             f"currency must be a str such as 'USD', not {type(currency).__name__} {currency!r}"
         )
     code = currency.upper()
-    if code not in _known_currencies():
-        raise UnknownCurrency(currency)
-    digits = babel.numbers.get_currency_precision(code)
-    return code, Decimal(1).scaleb(-digits), digits
+    with _table_lock:
+        info = _resolved.get(code)
+        if info is None:
+            digits = _overrides.get(code, MINOR_UNITS.get(code))
+            if digits is None:
+                raise UnknownCurrency(currency)
+            info = (code, Decimal(1).scaleb(-digits), digits)
+            _resolved[code] = info
+        # Only known codes are remembered, under at most their 8 letter-case spellings, so
+        # bad input cannot grow the dict.
+        _resolved[currency] = info
+    return info
 
 
 def minor_units(currency: str) -> int:
-    """Digits after the decimal point in ``currency``, per CLDR's ISO 4217 data in babel.
+    """Digits after the decimal point in ``currency``, per orderkit's ISO 4217 table.
+
+    The table is ISO 4217 List One as shipped in the package (see
+    ``orderkit.domain._iso4217.LIST_ONE_PUBLISHED``) with the host's :func:`set_currency_exponent`
+    calls on top; it does not depend on the installed babel.
 
     Args:
         currency: an ISO 4217 code, in any letter case.
 
     Returns:
-        0 for JPY, 2 for USD, EUR or CNY, 3 for KWD, BHD or JOD, and so on.
+        0 for JPY, 2 for USD, EUR, COP or HUF, 3 for KWD, BHD or JOD, 4 for CLF, and so on.
 
     Raises:
-        UnknownCurrency: babel does not know the code.
+        UnknownCurrency: the code is not in the table and was not added by the host.
     """
     return _currency_info(currency)[2]
+
+
+def set_currency_exponent(currency: str, minor_units: int) -> None:
+    """Give ``currency`` ``minor_units`` digits in this process, overriding ISO 4217 or adding
+    a code the shipped table does not have yet (e.g. ``set_currency_exponent("XCG", 2)``).
+
+    An exponent is part of the format of every stored amount in the currency: call this at
+    start-up, in the one place the host wires orderkit, and keep the call for as long as
+    orders in the currency are stored. An amount stored with more digits than the exponent
+    allows no longer reads back. Setting the exponent a currency already has is a no-op,
+    from any thread; changing it once an amount in it has been made is refused.
+
+    Raises:
+        ValidationError: ``currency`` is not three ASCII letters, or ``minor_units`` is not
+            a whole number from 0 to 6.
+        CurrencyExponentInUse: an amount in the currency was already made with another
+            exponent in this process.
+    """
+    if not (
+        isinstance(currency, str)
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+    ):
+        raise ValidationError(
+            "currency", f"{currency!r} is not a three-letter currency code such as 'XCG'"
+        )
+    if (
+        isinstance(minor_units, bool)
+        or not isinstance(minor_units, int)
+        or not 0 <= minor_units <= _MAX_MINOR_UNITS
+    ):
+        raise ValidationError(
+            "minor_units",
+            f"must be a whole number of digits from 0 to {_MAX_MINOR_UNITS}, got {minor_units!r}",
+        )
+    code = currency.upper()
+    with _table_lock:
+        in_use = _resolved.get(code)
+        if in_use is not None and in_use[2] != minor_units:
+            raise CurrencyExponentInUse(code, in_use[2], minor_units)
+        _overrides[code] = minor_units
 
 
 def _check_rounding(rounding: str) -> None:
@@ -216,6 +294,75 @@ def _spread(leftover: int, remainders: Sequence[int]) -> list[int]:
     return chosen
 
 
+def _round_units(value: Fraction, rounding: str) -> int:
+    """``value`` rounded to a whole number with a decimal ROUND_* mode, exactly."""
+    return _round_ratio(value.numerator, value.denominator, rounding)
+
+
+def _round_ratio(numerator: int, denominator: int, rounding: str) -> int:
+    """``numerator / denominator`` (``denominator > 0``) rounded to a whole number with a
+    decimal ROUND_* mode, in integers only (orderkit.domain.tax rounds line taxes with it)."""
+    sign = -1 if numerator < 0 else 1
+    toward_zero, remainder = divmod(abs(numerator), denominator)
+    if not remainder:
+        return sign * toward_zero
+    twice = 2 * remainder
+    away = {
+        decimal.ROUND_DOWN: False,
+        decimal.ROUND_UP: True,
+        decimal.ROUND_CEILING: sign > 0,
+        decimal.ROUND_FLOOR: sign < 0,
+        decimal.ROUND_HALF_UP: twice >= denominator,
+        decimal.ROUND_HALF_DOWN: twice > denominator,
+        decimal.ROUND_HALF_EVEN: twice > denominator
+        or (twice == denominator and toward_zero % 2 == 1),
+        decimal.ROUND_05UP: toward_zero % 10 in (0, 5),
+    }[rounding]
+    return sign * (toward_zero + away)
+
+
+def round_together(
+    parts: Sequence[Fraction], currency: str, rounding: str = DEFAULT_ROUNDING
+) -> tuple[Money, ...]:
+    """Round exact amounts so the rounded parts add up to their exact total rounded once.
+
+    The total is rounded once with ``rounding``; each part first gets its exact value rounded
+    down to the minor unit, and the units left over go one each to the parts with the
+    largest remainders, ties spread as in :meth:`Money.allocate`. This is how a tax rounded
+    once per order is shared out over the lines.
+
+    >>> from fractions import Fraction
+    >>> round_together([Fraction("0.205"), Fraction("0.205"), Fraction("0.205")], "EUR")
+    (Money('0.21', 'EUR'), Money('0.20', 'EUR'), Money('0.21', 'EUR'))
+
+    Raises:
+        TypeError: a part is not a Fraction.
+        ValidationError: no parts, parts of both signs, or an unknown ``rounding`` mode.
+    """
+    _check_rounding(rounding)
+    code, quantum, places = _currency_info(currency)
+    if not parts:
+        raise ValidationError("parts", "give at least one part")
+    for i, part in enumerate(parts):
+        if not isinstance(part, Fraction):
+            raise TypeError(f"parts[{i}] is a {type(part).__name__}; give exact Fractions")
+    if any(p < 0 for p in parts) and any(p > 0 for p in parts):
+        raise ValidationError("parts", "parts must all be >= 0 or all be <= 0")
+    sign = -1 if any(p < 0 for p in parts) else 1
+    scaled = [abs(p) * 10**places for p in parts]
+    # Rounding the magnitude with the mirrored mode is rounding the signed total.
+    total = sign * _round_units(sign * sum(scaled, Fraction(0)), rounding)
+    denominator = math.lcm(*(x.denominator for x in scaled))
+    floors = [x.numerator // x.denominator for x in scaled]
+    remainders = [(x.numerator % x.denominator) * (denominator // x.denominator) for x in scaled]
+    for i in _spread(total - sum(floors), remainders):
+        floors[i] += 1
+    return tuple(
+        _new(_quantize(_EXACT.multiply(Decimal(sign * units), quantum), quantum, rounding), code)
+        for units in floors
+    )
+
+
 @attrs.frozen(init=False, repr=False)
 class Money:
     """An exact amount in one currency, normalized to the currency's minor unit.
@@ -224,13 +371,14 @@ class Money:
         amount: a Decimal, int or str, read exactly. Floats are refused (TypeError). A str is
             read strictly, as by ``decimal.Context.create_decimal``: no surrounding whitespace,
             no underscores.
-        currency: an ISO 4217 code babel knows, in any letter case; stored upper case.
+        currency: an ISO 4217 code (see :func:`minor_units`), in any letter case; stored
+            upper case.
 
     Raises:
         TypeError: ``amount`` is a float, bool or another non-number.
         ValidationError: ``amount`` is not finite, too large, or has more decimal places than
             the currency allows (use :meth:`Money.rounded` to round on purpose).
-        UnknownCurrency: babel does not know ``currency``.
+        UnknownCurrency: ``currency`` is not in the ISO 4217 table.
     """
 
     amount: Decimal
@@ -253,12 +401,19 @@ class Money:
 
     @classmethod
     def rounded(
-        cls, amount: Decimal | int | str, currency: str, rounding: str = DEFAULT_ROUNDING
+        cls,
+        amount: Decimal | int | str | Fraction,
+        currency: str,
+        rounding: str = DEFAULT_ROUNDING,
     ) -> Money:
         """Round ``amount`` to the currency's minor unit: the way to make 10.005 USD.
 
+        A :class:`~fractions.Fraction` is rounded exactly, so a value such as a tax of
+        1.23 × 20/120 = 0.205 is a true tie for the rounding mode, which a Decimal quotient
+        (0.20500000000000000000000000004) would not be.
+
         Args:
-            amount: a Decimal, int or str, as for the constructor.
+            amount: a Decimal, int or str, as for the constructor, or an exact Fraction.
             currency: an ISO 4217 code.
             rounding: one of the decimal module's ROUND_* constants.
 
@@ -266,10 +421,15 @@ class Money:
             TypeError: ``amount`` is a float or bool.
             ValidationError: unknown ``rounding`` mode, or an amount that is not a finite
                 number or is too large.
-            UnknownCurrency: babel does not know ``currency``.
+            UnknownCurrency: ``currency`` is not in the ISO 4217 table.
         """
         _check_rounding(rounding)
-        code, quantum, _ = _currency_info(currency)
+        code, quantum, places = _currency_info(currency)
+        if isinstance(amount, Fraction):
+            units = _round_units(amount * 10**places, rounding)
+            return _new(
+                _quantize(_EXACT.multiply(Decimal(units), quantum), quantum, rounding), code
+            )
         return _new(_quantize(_to_decimal(amount), quantum, rounding), code)
 
     @classmethod
@@ -493,18 +653,18 @@ class Money:
 
         Args:
             locale: a babel locale or identifier such as "en_US", "de_DE" or "zh_Hans_CN".
-            currency_digits: show the currency's own number of decimals (the default) rather
-                than the locale's pattern's.
+            currency_digits: show exactly the currency's ISO 4217 minor units (the default),
+                so the text says the stored amount ("COP 1,500.25", where babel's own
+                CLDR digits would show "COP 1,500"); False uses the locale pattern's.
 
         Raises:
             ValidationError: babel does not know ``locale``.
         """
-        return babel.numbers.format_currency(
-            self.amount,
-            self.currency,
-            locale=_parse_locale(locale),
-            currency_digits=currency_digits,
-        )
+        if not currency_digits:
+            return babel.numbers.format_currency(
+                self.amount, self.currency, locale=_parse_locale(locale), currency_digits=False
+            )
+        return format_amount(self.amount, self.currency, locale)
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
@@ -521,3 +681,30 @@ def _parse_locale(locale: str | babel.Locale) -> babel.Locale:
         raise ValidationError(
             "locale", f"unknown locale {locale!r} ({exc}); use an identifier such as 'en_US'"
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _currency_pattern(locale: babel.Locale, digits: int) -> babel.numbers.NumberPattern:
+    """The locale's standard currency pattern, showing exactly ``digits`` decimals."""
+    pattern: babel.numbers.NumberPattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    return pattern
+
+
+def format_amount(amount: Decimal, currency: str, locale: str | babel.Locale = "en_US") -> str:
+    """Format ``amount`` in ``currency`` for ``locale`` with exactly the ISO 4217 decimals.
+
+    babel's ``format_currency`` rounds to CLDR's digits, which differ from ISO 4217 for some
+    codes (0 for COP, HUF, IDR); this keeps the locale's symbol, grouping and layout and
+    shows every digit the stored amount has.
+
+    >>> format_amount(Decimal("1500.25"), "COP", "es_CO")
+    '$1.500,25'
+
+    Raises:
+        UnknownCurrency: ``currency`` is not in the ISO 4217 table.
+        ValidationError: babel does not know ``locale``.
+    """
+    code, _, digits = _currency_info(currency)
+    pattern = _currency_pattern(_parse_locale(locale), digits)
+    return str(pattern.apply(amount, _parse_locale(locale), currency=code, currency_digits=False))

@@ -4,8 +4,9 @@ Everything here is a frozen attrs value. An order never stores a total: totals a
 from the lines and adjustments every time (:attr:`Order.totals`), so they cannot drift. The
 arithmetic is chosen so that every total is exactly the sum of its rounded parts: order-level
 discounts and the shipping fee are spread over lines with :meth:`Money.allocate`, tax is
-rounded per line, and the order's totals add the per-line figures up. That per-line
-breakdown is also what a refund of one line is computed from.
+rounded per line or once per order and spread over the lines (the order's
+:class:`~orderkit.domain.tax.TaxPolicy`), and the order's totals add the per-line figures up. That
+per-line breakdown is also what a refund of one line is computed from.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnSta
 from orderkit.domain.money import Money
 from orderkit.domain.normalize import check_email, locale_identifier, normalize_tag
 from orderkit.domain.shipping import TrackingEvent
+from orderkit.domain.tax import DEFAULT_TAX_POLICY, TaxPolicy, line_taxes, validate_tax_policy
 from orderkit.domain.tracking_numbers import normalize_tracking_number
 from orderkit.errors import CurrencyMismatch, ReturnNotFound, ValidationError
 
@@ -309,6 +311,9 @@ class OrderDraft:
     #: The IANA time zone receipts show times in (``Europe/Berlin``): the customer's, or
     #: the shop's; empty for the receipt renderer's default.
     time_zone: str = ""
+    #: How tax is rounded (per line or per order) and whether shipping is taxed; kept on
+    #: the order, so its totals re-derive the same for as long as it is stored.
+    tax_policy: TaxPolicy = DEFAULT_TAX_POLICY
 
 
 @attrs.frozen
@@ -316,7 +321,8 @@ class LineTotals:
     """One line's share of the order's money, all rounded, all summing to the order totals.
 
     ``total`` is what the customer pays for this line, its share of shipping included: the
-    most that can ever be refunded for it.
+    most that can ever be refunded for it. ``tax`` is the line's tax, with the tax on its
+    shipping share when shipping is taxable.
     """
 
     line_id: str
@@ -332,13 +338,15 @@ class LineTotals:
 class OrderTotals:
     """The order's money.
 
-    ``total == items - discount + shipping``, plus ``tax`` when prices exclude it.
+    ``total == items - discount + shipping``, plus ``tax`` when prices exclude it. ``tax``
+    includes ``shipping_tax``, the part charged on a taxable shipping fee (zero otherwise).
     """
 
     items: Money
     discount: Money
     shipping: Money
     tax: Money
+    shipping_tax: Money
     total: Money
     cost: Money
     lines: tuple[LineTotals, ...]
@@ -348,7 +356,8 @@ class OrderTotals:
     def net_revenue(self) -> Money:
         """What the goods brought in: items less discounts, without tax and shipping."""
         revenue = self.items - self.discount
-        return revenue - self.tax if self.prices_include_tax else revenue
+        goods_tax = self.tax - self.shipping_tax
+        return revenue - goods_tax if self.prices_include_tax else revenue
 
     @property
     def profit(self) -> Money:
@@ -390,12 +399,21 @@ class Order:
     #: The IANA time zone receipts show times in; empty (as on orders stored before it was
     #: kept) for the receipt renderer's default.
     time_zone: str = ""
+    #: How the order's tax is rounded and whether its shipping is taxed (see orderkit.domain.tax);
+    #: orders stored before it was kept round per line and do not tax shipping.
+    tax_policy: TaxPolicy = DEFAULT_TAX_POLICY
 
     @functools.cached_property
     def totals(self) -> OrderTotals:
         """Derived from the lines and adjustments (never stored); computed once per order
         value, which is immutable, so the figures cannot go stale."""
-        return compute_totals(self.lines, self.adjustments, self.currency, self.prices_include_tax)
+        return compute_totals(
+            self.lines,
+            self.adjustments,
+            self.currency,
+            self.prices_include_tax,
+            tax_policy=self.tax_policy,
+        )
 
     @property
     def total(self) -> Money:
@@ -521,13 +539,17 @@ def compute_totals(
     adjustments: Iterable[Adjustment],
     currency: str,
     prices_include_tax: bool,
+    *,
+    tax_policy: TaxPolicy = DEFAULT_TAX_POLICY,
 ) -> OrderTotals:
     """Derive an order's totals from its lines and adjustments.
 
     Order-level discounts are spread over lines in proportion to line subtotals, line-level
-    ones stay on their line; tax is computed per line on the discounted amount and rounded
-    there; the shipping fee is spread over lines by subtotal (by quantity when every line is
-    free) so that each line knows the most that can be refunded for it.
+    ones stay on their line; the shipping fee is spread over lines by subtotal (by quantity
+    when every line is free) so that each line knows the most that can be refunded for it.
+    Tax is computed exactly on each line's discounted amount (and its shipping share when
+    ``tax_policy.shipping_taxable``) and rounded as ``tax_policy`` says: per line, or once
+    for the order and spread over the lines (see :mod:`orderkit.domain.tax`).
     """
     lines = tuple(lines)
     adjustments = tuple(adjustments)
@@ -564,18 +586,20 @@ def compute_totals(
     else:
         shipping_shares = [zero] * len(lines)
 
+    taxables = [s - d for s, d in zip(subtotals, discounts, strict=True)]
+    taxes, shipping_tax = line_taxes(
+        taxables,
+        shipping_shares,
+        [line.tax_rate for line in lines],
+        currency,
+        included=prices_include_tax,
+        policy=tax_policy,
+    )
     line_totals = []
-    for line, subtotal, discount, ship in zip(
-        lines, subtotals, discounts, shipping_shares, strict=True
+    for line, subtotal, discount, taxable, tax, ship in zip(
+        lines, subtotals, discounts, taxables, taxes, shipping_shares, strict=True
     ):
-        taxable = subtotal - discount
-        rate = line.tax_rate
-        if prices_include_tax:
-            tax = taxable.multiply(rate / (1 + rate)) if rate else zero
-            total = taxable + ship
-        else:
-            tax = taxable.multiply(rate) if rate else zero
-            total = taxable + tax + ship
+        total = taxable + ship if prices_include_tax else taxable + tax + ship
         cost = line.unit_cost * line.quantity if line.unit_cost is not None else None
         line_totals.append(LineTotals(line.line_id, subtotal, discount, tax, ship, total, cost))
 
@@ -584,6 +608,7 @@ def compute_totals(
         discount=Money.sum((lt.discount for lt in line_totals), currency),
         shipping=shipping,
         tax=Money.sum((lt.tax for lt in line_totals), currency),
+        shipping_tax=shipping_tax,
         total=Money.sum((lt.total for lt in line_totals), currency),
         cost=Money.sum((lt.cost for lt in line_totals if lt.cost is not None), currency),
         lines=tuple(line_totals),
@@ -724,4 +749,5 @@ def validate_draft(draft: OrderDraft) -> str:
     line_ids = [f"L{i + 1}" for i in range(len(draft.lines))]
     for i, adj in enumerate(draft.adjustments):
         validate_adjustment(f"adjustments[{i}]", adj, currency, line_ids)
+    validate_tax_policy("tax_policy", draft.tax_policy)
     return currency

@@ -41,6 +41,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2.exceptions import SecurityError
 
+from orderkit.domain.money import format_amount
 from orderkit.domain.order import zone_info
 from orderkit.domain.receipt import Receipt, ReceiptKind
 from orderkit.errors import (
@@ -307,7 +308,7 @@ class ReceiptRenderer:
         def money(value: Any) -> str:
             amount, currency = _money_parts(value)
             locale = _formatting.get() or catalog_locale
-            return babel.numbers.format_currency(amount, currency, locale=locale)
+            return format_amount(amount, currency, locale)
 
         def as_date(value: Any, format: str = "long") -> str:
             if isinstance(value, str):  # a moment is dated where the customer is

@@ -92,6 +92,7 @@ class PlacementCommands(CommandRunner):
                 time_zone=draft.time_zone,
                 notes=(Note(tx.now, tx.actor, draft.note),) if draft.note else (),
                 lines_issued=len(lines),
+                tax_policy=draft.tax_policy,
             )
             if self.reservation_policy is ReservationPolicy.AT_PLACEMENT:
                 self._reserve(tx, order, line_movements(lines))
