@@ -18,9 +18,12 @@ import attrs
 from hypothesis import strategies as st
 
 import orderkit.domain.aftersales
+import orderkit.domain.drafts
 import orderkit.domain.events
 import orderkit.domain.order
 import orderkit.domain.shipping
+import orderkit.domain.totals
+import orderkit.domain.values
 from orderkit.adapters.address import POSTAL_CODES
 from orderkit.domain import events
 from orderkit.domain._iso4217 import MINOR_UNITS
@@ -647,6 +650,9 @@ st.register_type_strategy(datetime, utc_datetimes())
 # hints are strings (postponed annotations) until attrs resolves them, module by module.
 for _module in (
     orderkit.domain.order,
+    orderkit.domain.values,
+    orderkit.domain.totals,
+    orderkit.domain.drafts,
     orderkit.domain.events,
     orderkit.domain.aftersales,
     orderkit.domain.shipping,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from orderkit.domain.drafts import validate_address, validate_line
 from orderkit.domain.events import FieldChange
 from orderkit.domain.inventory import StockMovement
 from orderkit.domain.order import (
@@ -25,8 +26,6 @@ from orderkit.domain.order import (
     LineItem,
     Order,
     RemoveLine,
-    validate_address,
-    validate_line,
 )
 from orderkit.errors import EditNotAllowed, Overpayment, SelfApproval, ValidationError
 

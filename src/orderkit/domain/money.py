@@ -19,12 +19,9 @@ the precision of the caller's :func:`decimal.getcontext`.
 
 from __future__ import annotations
 
-import copy
 import decimal
-import functools
 import itertools
 import math
-import threading
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -33,11 +30,15 @@ import attrs
 import babel
 import babel.numbers
 
-from orderkit.domain._iso4217 import MINOR_UNITS
+from orderkit.domain.currency import (
+    currency_info,
+    format_amount,
+    minor_units,
+    parse_locale,
+    set_currency_exponent,
+)
 from orderkit.errors import (
-    CurrencyExponentInUse,
     CurrencyMismatch,
-    UnknownCurrency,
     ValidationError,
 )
 
@@ -86,103 +87,6 @@ _FLOAT_HINT = (
     "binary floats cannot hold most decimal amounts exactly; pass a Decimal or a string, "
     "e.g. Money(Decimal('19.99'), 'USD') or Money('19.99', 'USD')"
 )
-
-
-# Exponents are read from the frozen ISO 4217 table (never from babel, whose CLDR data
-# moves between releases), with the host's additions on top. Once an amount in a currency
-# has been made, its exponent is fixed for the life of the process: _resolved remembers it.
-# Reads go through a plain dict (atomic under the GIL); writes take the lock.
-_overrides: dict[str, int] = {}
-_resolved: dict[str, tuple[str, Decimal, int]] = {}
-_table_lock = threading.Lock()
-
-# Finer than any currency ISO 4217 has had (CLF and UYW have 4), and still money-sized.
-_MAX_MINOR_UNITS = 6
-
-
-def _currency_info(currency: str) -> tuple[str, Decimal, int]:
-    """Normalized code, quantum (``Decimal('0.01')`` for USD) and minor units of a currency."""
-    info = _resolved.get(currency)
-    if info is not None:
-        return info
-    if not isinstance(currency, str):
-        raise TypeError(
-            f"currency must be a str such as 'USD', not {type(currency).__name__} {currency!r}"
-        )
-    code = currency.upper()
-    with _table_lock:
-        info = _resolved.get(code)
-        if info is None:
-            digits = _overrides.get(code, MINOR_UNITS.get(code))
-            if digits is None:
-                raise UnknownCurrency(currency)
-            info = (code, Decimal(1).scaleb(-digits), digits)
-            _resolved[code] = info
-        # Only known codes are remembered, under at most their 8 letter-case spellings, so
-        # bad input cannot grow the dict.
-        _resolved[currency] = info
-    return info
-
-
-def minor_units(currency: str) -> int:
-    """Digits after the decimal point in ``currency``, per orderkit's ISO 4217 table.
-
-    The table is ISO 4217 List One as shipped in the package (see
-    ``orderkit.domain._iso4217.LIST_ONE_PUBLISHED``) with the host's :func:`set_currency_exponent`
-    calls on top; it does not depend on the installed babel.
-
-    Args:
-        currency: an ISO 4217 code, in any letter case.
-
-    Returns:
-        0 for JPY, 2 for USD, EUR, COP or HUF, 3 for KWD, BHD or JOD, 4 for CLF, and so on.
-
-    Raises:
-        UnknownCurrency: the code is not in the table and was not added by the host.
-    """
-    return _currency_info(currency)[2]
-
-
-def set_currency_exponent(currency: str, minor_units: int) -> None:
-    """Give ``currency`` ``minor_units`` digits in this process, overriding ISO 4217 or adding
-    a code the shipped table does not have yet (e.g. ``set_currency_exponent("XCG", 2)``).
-
-    An exponent is part of the format of every stored amount in the currency: call this at
-    start-up, in the one place the host wires orderkit, and keep the call for as long as
-    orders in the currency are stored. An amount stored with more digits than the exponent
-    allows no longer reads back. Setting the exponent a currency already has is a no-op,
-    from any thread; changing it once an amount in it has been made is refused.
-
-    Raises:
-        ValidationError: ``currency`` is not three ASCII letters, or ``minor_units`` is not
-            a whole number from 0 to 6.
-        CurrencyExponentInUse: an amount in the currency was already made with another
-            exponent in this process.
-    """
-    if not (
-        isinstance(currency, str)
-        and len(currency) == 3
-        and currency.isascii()
-        and currency.isalpha()
-    ):
-        raise ValidationError(
-            "currency", f"{currency!r} is not a three-letter currency code such as 'XCG'"
-        )
-    if (
-        isinstance(minor_units, bool)
-        or not isinstance(minor_units, int)
-        or not 0 <= minor_units <= _MAX_MINOR_UNITS
-    ):
-        raise ValidationError(
-            "minor_units",
-            f"must be a whole number of digits from 0 to {_MAX_MINOR_UNITS}, got {minor_units!r}",
-        )
-    code = currency.upper()
-    with _table_lock:
-        in_use = _resolved.get(code)
-        if in_use is not None and in_use[2] != minor_units:
-            raise CurrencyExponentInUse(code, in_use[2], minor_units)
-        _overrides[code] = minor_units
 
 
 def _check_rounding(rounding: str) -> None:
@@ -340,7 +244,7 @@ def round_together(
         ValidationError: no parts, parts of both signs, or an unknown ``rounding`` mode.
     """
     _check_rounding(rounding)
-    code, quantum, places = _currency_info(currency)
+    code, quantum, places = currency_info(currency)
     if not parts:
         raise ValidationError("parts", "give at least one part")
     for i, part in enumerate(parts):
@@ -385,7 +289,7 @@ class Money:
     currency: str
 
     def __init__(self, amount: Decimal | int | str, currency: str) -> None:
-        code, quantum, places = _currency_info(currency)
+        code, quantum, places = currency_info(currency)
         value = _to_decimal(amount)
         normalized = _quantize(value, quantum, decimal.ROUND_HALF_EVEN)
         if normalized != value:
@@ -424,7 +328,7 @@ class Money:
             UnknownCurrency: ``currency`` is not in the ISO 4217 table.
         """
         _check_rounding(rounding)
-        code, quantum, places = _currency_info(currency)
+        code, quantum, places = currency_info(currency)
         if isinstance(amount, Fraction):
             units = _round_units(amount * 10**places, rounding)
             return _new(
@@ -435,7 +339,7 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         """Nothing, in ``currency``."""
-        code, quantum, _ = _currency_info(currency)
+        code, quantum, _ = currency_info(currency)
         return _new(quantum * 0, code)
 
     @classmethod
@@ -447,7 +351,7 @@ class Money:
         """
         if isinstance(units, bool) or not isinstance(units, int):
             raise TypeError(f"units must be an int, not {type(units).__name__} {units!r}")
-        code, quantum, _ = _currency_info(currency)
+        code, quantum, _ = currency_info(currency)
         return _new(
             _quantize(_EXACT.multiply(Decimal(units), quantum), quantum, DEFAULT_ROUNDING), code
         )
@@ -460,7 +364,7 @@ class Money:
             CurrencyMismatch: an item is in another currency.
             TypeError: an item is not a Money.
         """
-        code, quantum, _ = _currency_info(currency)
+        code, quantum, _ = currency_info(currency)
         total = quantum * 0
         for item in items:
             if not isinstance(item, Money):
@@ -475,7 +379,7 @@ class Money:
     @property
     def minor(self) -> int:
         """The amount in minor units: 1999 for 19.99 USD, 1235 for 1235 JPY."""
-        return int(self.amount.scaleb(_currency_info(self.currency)[2], _EXACT))
+        return int(self.amount.scaleb(currency_info(self.currency)[2], _EXACT))
 
     @property
     def is_zero(self) -> bool:
@@ -628,7 +532,7 @@ class Money:
         for i in _spread(magnitude - sum(floors), remainders):
             floors[i] += 1
         sign = -1 if units < 0 else 1
-        quantum = _currency_info(self.currency)[1]
+        quantum = currency_info(self.currency)[1]
         return tuple(
             _new(_EXACT.multiply(Decimal(sign * part), quantum), self.currency) for part in floors
         )
@@ -662,7 +566,7 @@ class Money:
         """
         if not currency_digits:
             return babel.numbers.format_currency(
-                self.amount, self.currency, locale=_parse_locale(locale), currency_digits=False
+                self.amount, self.currency, locale=parse_locale(locale), currency_digits=False
             )
         return format_amount(self.amount, self.currency, locale)
 
@@ -671,40 +575,3 @@ class Money:
 
     def __repr__(self) -> str:
         return f"Money({str(self.amount)!r}, {self.currency!r})"
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_locale(locale: str | babel.Locale) -> babel.Locale:
-    try:
-        return babel.Locale.parse(locale)
-    except (babel.UnknownLocaleError, ValueError, TypeError) as exc:
-        raise ValidationError(
-            "locale", f"unknown locale {locale!r} ({exc}); use an identifier such as 'en_US'"
-        ) from None
-
-
-@functools.lru_cache(maxsize=64)
-def _currency_pattern(locale: babel.Locale, digits: int) -> babel.numbers.NumberPattern:
-    """The locale's standard currency pattern, showing exactly ``digits`` decimals."""
-    pattern: babel.numbers.NumberPattern = copy.copy(locale.currency_formats["standard"])
-    pattern.frac_prec = (digits, digits)
-    return pattern
-
-
-def format_amount(amount: Decimal, currency: str, locale: str | babel.Locale = "en_US") -> str:
-    """Format ``amount`` in ``currency`` for ``locale`` with exactly the ISO 4217 decimals.
-
-    babel's ``format_currency`` rounds to CLDR's digits, which differ from ISO 4217 for some
-    codes (0 for COP, HUF, IDR); this keeps the locale's symbol, grouping and layout and
-    shows every digit the stored amount has.
-
-    >>> format_amount(Decimal("1500.25"), "COP", "es_CO")
-    '$1.500,25'
-
-    Raises:
-        UnknownCurrency: ``currency`` is not in the ISO 4217 table.
-        ValidationError: babel does not know ``locale``.
-    """
-    code, _, digits = _currency_info(currency)
-    pattern = _currency_pattern(_parse_locale(locale), digits)
-    return str(pattern.apply(amount, _parse_locale(locale), currency=code, currency_digits=False))
