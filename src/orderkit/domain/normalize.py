@@ -19,6 +19,7 @@ which input to fix.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import babel
@@ -60,7 +61,7 @@ def check_email(field: str, email: object) -> str:
         raise ValidationError(field, f"must be a string, not {email!r}")
     local, at, domain = email.rpartition("@")
     problem = None
-    if any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in email):
+    if not email.isprintable() or " " in email:  # isprintable() refuses every other space
         problem = "has a space or a control character"
     elif not at or "@" in local:
         problem = "needs exactly one @"
@@ -82,16 +83,21 @@ def locale_identifier(field: str, locale: object) -> str:
     """
     if not isinstance(locale, str) or not locale.strip():
         raise ValidationError(field, f"must be a locale identifier such as 'en_US', not {locale!r}")
-    text = locale.strip().replace("-", "_")
     try:
-        babel.Locale.parse(text)
-        # The parts as given, cased as Babel writes them; Locale.parse would add a likely
-        # script (zh_TW becoming zh_Hant_TW), changing the identifier the host chose.
-        language, territory, script, variant = parse_locale(text)[:4]
+        return _babel_identifier(locale.strip().replace("-", "_"))
     except (ValueError, babel.UnknownLocaleError):
         raise ValidationError(
             field,
             f"{locale!r} is not a locale Babel knows; give a language code with an optional "
             "script and territory, such as 'en', 'en_US', 'zh_Hans' or 'zh_Hant_TW'",
         ) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _babel_identifier(text: str) -> str:
+    """Every placement checks its locale: parsing is cached (failures are not)."""
+    babel.Locale.parse(text)
+    # The parts as given, cased as Babel writes them; Locale.parse would add a likely
+    # script (zh_TW becoming zh_Hant_TW), changing the identifier the host chose.
+    language, territory, script, variant = parse_locale(text)[:4]
     return "_".join(part for part in (language, script, territory, variant) if part)

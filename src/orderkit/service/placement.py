@@ -62,7 +62,9 @@ class PlacementCommands(CommandRunner):
             IdempotencyConflict: the key was used for a different request.
         """
         currency = validate_draft(draft)
-        draft = attrs.evolve(draft, locale=locale_identifier("locale", draft.locale))
+        locale = locale_identifier("locale", draft.locale)
+        if locale != draft.locale:
+            draft = attrs.evolve(draft, locale=locale)
         request = draft
         draft, suspicions = self._check_addresses(draft)
 
