@@ -20,7 +20,6 @@ the precision of the caller's :func:`decimal.getcontext`.
 from __future__ import annotations
 
 import decimal
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -37,6 +36,7 @@ from orderkit.domain.currency import (
     parse_locale,
     set_currency_exponent,
 )
+from orderkit.domain.rounding import round_units, spread_units
 from orderkit.errors import (
     CurrencyMismatch,
     ValidationError,
@@ -169,62 +169,6 @@ def _exact_weight(weight: object, index: int) -> Fraction:
     return Fraction(weight)
 
 
-def _spread(leftover: int, remainders: Sequence[int]) -> list[int]:
-    """Indices of the parts that receive one of the ``leftover`` units.
-
-    ``remainders`` are numerators over one common denominator. Largest remainders first; when
-    a group of ``m`` parts ties at the cut and only ``k`` units remain, the units go to
-    positions ``floor((j + 1/2) * m / k)`` of the group, so ties are spread evenly rather than
-    always landing on the first lines.
-    """
-    # sorted() is stable, also in reverse, so tied parts stay in index order.
-    order = sorted(
-        (i for i, r in enumerate(remainders) if r), key=remainders.__getitem__, reverse=True
-    )
-    chosen: list[int] = []
-    for _, group in itertools.groupby(order, key=remainders.__getitem__):
-        if leftover == 0:
-            break
-        tied = list(group)
-        m, k = len(tied), min(leftover, len(tied))
-        if k == m:
-            chosen.extend(tied)
-        else:
-            chosen.extend(tied[(2 * j + 1) * m // (2 * k)] for j in range(k))
-        leftover -= k
-    # Each remainder is below one unit and together they make up the leftover units, so more
-    # parts than leftover units have a remainder: the loop always hands out every unit.
-    assert leftover == 0
-    return chosen
-
-
-def _round_units(value: Fraction, rounding: str) -> int:
-    """``value`` rounded to a whole number with a decimal ROUND_* mode, exactly."""
-    return _round_ratio(value.numerator, value.denominator, rounding)
-
-
-def _round_ratio(numerator: int, denominator: int, rounding: str) -> int:
-    """``numerator / denominator`` (``denominator > 0``) rounded to a whole number with a
-    decimal ROUND_* mode, in integers only (orderkit.domain.tax rounds line taxes with it)."""
-    sign = -1 if numerator < 0 else 1
-    toward_zero, remainder = divmod(abs(numerator), denominator)
-    if not remainder:
-        return sign * toward_zero
-    twice = 2 * remainder
-    away = {
-        decimal.ROUND_DOWN: False,
-        decimal.ROUND_UP: True,
-        decimal.ROUND_CEILING: sign > 0,
-        decimal.ROUND_FLOOR: sign < 0,
-        decimal.ROUND_HALF_UP: twice >= denominator,
-        decimal.ROUND_HALF_DOWN: twice > denominator,
-        decimal.ROUND_HALF_EVEN: twice > denominator
-        or (twice == denominator and toward_zero % 2 == 1),
-        decimal.ROUND_05UP: toward_zero % 10 in (0, 5),
-    }[rounding]
-    return sign * (toward_zero + away)
-
-
 def round_together(
     parts: Sequence[Fraction], currency: str, rounding: str = DEFAULT_ROUNDING
 ) -> tuple[Money, ...]:
@@ -255,11 +199,11 @@ def round_together(
     sign = -1 if any(p < 0 for p in parts) else 1
     scaled = [abs(p) * 10**places for p in parts]
     # Rounding the magnitude with the mirrored mode is rounding the signed total.
-    total = sign * _round_units(sign * sum(scaled, Fraction(0)), rounding)
+    total = sign * round_units(sign * sum(scaled, Fraction(0)), rounding)
     denominator = math.lcm(*(x.denominator for x in scaled))
     floors = [x.numerator // x.denominator for x in scaled]
     remainders = [(x.numerator % x.denominator) * (denominator // x.denominator) for x in scaled]
-    for i in _spread(total - sum(floors), remainders):
+    for i in spread_units(total - sum(floors), remainders):
         floors[i] += 1
     return tuple(
         _new(_quantize(_EXACT.multiply(Decimal(sign * units), quantum), quantum, rounding), code)
@@ -330,7 +274,7 @@ class Money:
         _check_rounding(rounding)
         code, quantum, places = currency_info(currency)
         if isinstance(amount, Fraction):
-            units = _round_units(amount * 10**places, rounding)
+            units = round_units(amount * 10**places, rounding)
             return _new(
                 _quantize(_EXACT.multiply(Decimal(units), quantum), quantum, rounding), code
             )
@@ -529,7 +473,7 @@ class Money:
             floor, remainder = divmod(magnitude * weight, total_weight)
             floors.append(floor)
             remainders.append(remainder)
-        for i in _spread(magnitude - sum(floors), remainders):
+        for i in spread_units(magnitude - sum(floors), remainders):
             floors[i] += 1
         sign = -1 if units < 0 else 1
         quantum = currency_info(self.currency)[1]

@@ -29,13 +29,8 @@ from fractions import Fraction
 
 import attrs
 
-from orderkit.domain.money import (
-    DEFAULT_ROUNDING,
-    ROUNDING_MODES,
-    Money,
-    _round_ratio,
-    round_together,
-)
+from orderkit.domain.money import DEFAULT_ROUNDING, ROUNDING_MODES, Money, round_together
+from orderkit.domain.rounding import round_ratio
 from orderkit.errors import ValidationError
 
 __all__ = [
@@ -89,7 +84,7 @@ def _rounded_tax(amount: Money, rate: Decimal, included: bool, rounding: str) ->
     if not rate or amount.is_zero:
         return Money.zero(amount.currency)
     numerator, denominator = rate.as_integer_ratio()
-    units = _round_ratio(
+    units = round_ratio(
         amount.minor * numerator, denominator + numerator if included else denominator, rounding
     )
     return Money.from_minor(units, amount.currency)
