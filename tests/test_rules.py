@@ -18,15 +18,19 @@ from orderkit import (
     Address,
     Customer,
     InvalidTransition,
+    LineDraft,
     Money,
     Overpayment,
     RefundExceedsPayment,
     ReturnNotAllowed,
     ValidationError,
 )
+from orderkit.domain.address import ADDRESS_REVIEW_TAG, Suspicion
 from orderkit.domain.aftersales import Return, ReturnLine, ReturnPolicy
 from orderkit.domain.decision import Commit, Decision, Release, Reserve
+from orderkit.domain.drafts import OrderDraft
 from orderkit.domain.events import (
+    AddressFlagged,
     OrderDelivered,
     OrderShipped,
     PaymentCaptured,
@@ -38,10 +42,11 @@ from orderkit.domain.events import (
     TagRemoved,
     TrackingUpdated,
 )
-from orderkit.domain.inventory import StockMovement
+from orderkit.domain.inventory import ReservationPolicy, StockMovement
 from orderkit.domain.lifecycle import default_order_machine
 from orderkit.domain.order import LineItem, Order, Payment, Refund, ShipmentLine
-from orderkit.domain.payments import capture_payment, record_refund, settle_if_paid
+from orderkit.domain.payments import capture_payment, close, record_refund, settle_if_paid
+from orderkit.domain.placement import flag_address, new_order, placed, reserve_at_placement
 from orderkit.domain.returns import check_return_request
 from orderkit.domain.shipments import (
     EXCEPTION_TAG,
@@ -51,6 +56,7 @@ from orderkit.domain.shipments import (
     track,
 )
 from orderkit.domain.shipping import ShipmentLabel, TrackingEvent, TrackingStatus
+from orderkit.domain.status import Transition
 from orderkit.domain.tags import tag
 
 MACHINE = default_order_machine()
@@ -304,3 +310,85 @@ def test_a_return_of_goods_not_yet_delivered_is_refused() -> None:
 
     with pytest.raises(ReturnNotAllowed):
         check_return_request(shipped(), ret, ReturnPolicy(), NOW, one_step=False)
+
+
+# -- placing and closing ----------------------------------------------------------------------
+
+
+def a_draft(**changes: object) -> OrderDraft:
+    draft = OrderDraft(
+        customer=Customer("c1", "Lin Wei", "lin@example.cn"),
+        shipping_address=Address("Lin Wei", "90 Wensan Rd", "Hangzhou", "CN"),
+        lines=[LineDraft("MUG", "Mug", 2, eur("5.00")), LineDraft("TEA", "Tea", 1, eur("8.00"))],
+        note="gift wrap, please",
+    )
+    return attrs.evolve(draft, **changes)
+
+
+def test_a_draft_makes_an_unnumbered_order_with_lines_numbered_in_order() -> None:
+    order = new_order(a_draft(), "O9", "EUR", NOW, "web", "pending_payment")
+
+    assert ("O9", "", "pending_payment") == (order.id, order.number, order.status)
+    assert [("L1", "MUG"), ("L2", "TEA")] == [(ln.line_id, ln.sku) for ln in order.lines]
+    assert [("web", "gift wrap, please")] == [(n.actor, n.text) for n in order.notes]
+    assert eur("18.00") == order.total
+
+
+def test_reserving_at_placement_reserves_every_line() -> None:
+    order = new_order(a_draft(), "O9", "EUR", NOW, "web", "pending_payment")
+
+    decided = reserve_at_placement(order, ReservationPolicy.AT_PLACEMENT)
+
+    wanted = (StockMovement("MUG", "default", 2), StockMovement("TEA", "default", 1))
+    assert (Reserve(wanted),) == decided.steps
+    assert decided.order.stock_reserved
+
+
+def test_reserving_at_payment_reserves_nothing_at_placement() -> None:
+    order = new_order(a_draft(), "O9", "EUR", NOW, "web", "pending_payment")
+
+    assert Decision(order) == reserve_at_placement(order, ReservationPolicy.AT_PAYMENT)
+
+
+def test_a_suspicious_address_is_recorded_and_tagged_and_held_where_the_machine_can() -> None:
+    hold = MACHINE.extend(
+        states=["awaiting_review"],
+        transitions=[
+            Transition("pending_payment", "flag", "awaiting_review"),
+            Transition("awaiting_review", "approve", "pending_payment"),
+        ],
+    )
+    suspicion = Suspicion("line1", "po_box", "a PO box")
+
+    decided = flag_address(an_order(), (suspicion,), hold, "flag")
+
+    assert (
+        AddressFlagged("shipping_address", (suspicion,)),
+        TagAdded(ADDRESS_REVIEW_TAG),
+        StatusChanged("pending_payment", "awaiting_review", "flag"),
+    ) == decided.steps
+
+
+def test_a_suspicious_address_is_only_tagged_when_the_machine_has_no_hold() -> None:
+    decided = flag_address(an_order(), (Suspicion("line1", "po_box", "x"),), MACHINE, "flag")
+
+    assert "pending_payment" == decided.order.status
+    assert ADDRESS_REVIEW_TAG in decided.order.tags
+
+
+def test_the_placed_event_carries_the_numbered_orders_money_and_lines() -> None:
+    event = placed(an_order())
+
+    assert ("SO-2026-000001", eur("10.00"), 1) == (event.number, event.total, len(event.lines))
+
+
+def test_cancelling_closes_the_order_and_releases_all_it_holds() -> None:
+    decided = close(an_order(), "cancel", MACHINE)
+
+    assert ("closed", False) == (decided.order.status, decided.order.stock_reserved)
+    assert Release() == decided.steps[-1]
+
+
+def test_an_order_holding_money_cannot_be_cancelled() -> None:
+    with pytest.raises(InvalidTransition):
+        close(paid(), "cancel", MACHINE)

@@ -1,4 +1,5 @@
-"""The rules of money coming in and going back at the order level: payments and refunds.
+"""The rules of money coming in and going back at the order level: payments, refunds, and
+closing an order that holds none.
 
 Each rule is a pure function returning a :class:`~orderkit.domain.decision.Decision`; the
 payment or refund value (its id, its time) is made by the caller.
@@ -16,7 +17,7 @@ from orderkit.domain.order import Order, Payment, Refund, check_currency
 from orderkit.domain.status import StatusMachine
 from orderkit.errors import InvalidTransition, Overpayment, RefundExceedsPayment, ValidationError
 
-__all__ = ["capture_payment", "move_along_pay", "record_refund", "settle_if_paid"]
+__all__ = ["capture_payment", "close", "move_along_pay", "record_refund", "settle_if_paid"]
 
 
 def move_along_pay(order: Order, machine: StatusMachine[Order]) -> Decision[Order]:
@@ -90,3 +91,14 @@ def record_refund(order: Order, refund: Refund, machine: StatusMachine[Order]) -
         closed = fire(machine, order.status, after, OrderEvent.REFUND_FULL)
         decided = decided.then(closed).record(Release()).evolve(stock_reserved=False)
     return decided
+
+
+def close(order: Order, event: str, machine: StatusMachine[Order]) -> Decision[Order]:
+    """Close an order along ``event`` (``cancel``, ``expire``) and release all it reserved.
+
+    Raises:
+        InvalidTransition, GuardRefused: the machine does not close it from its status (a
+            guard such as ``nothing_paid`` says why).
+    """
+    closed = fire(machine, order.status, order, event).record(Release())
+    return closed.evolve(stock_reserved=False)

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import attrs
 
-from orderkit.domain.address import ADDRESS_REVIEW_TAG, Suspicion
+from orderkit.domain.address import Suspicion
 from orderkit.domain.events import (
-    AddressFlagged,
     NewEvent,
-    OrderPlaced,
     order_stream,
-)
-from orderkit.domain.inventory import (
-    ReservationPolicy,
-    line_movements,
 )
 from orderkit.domain.normalize import locale_identifier
 from orderkit.domain.order import (
-    LineItem,
-    Note,
     Order,
     OrderDraft,
     validate_draft,
 )
-from orderkit.domain.tags import tag
+from orderkit.domain.placement import flag_address, new_order, placed, reserve_at_placement
 from orderkit.service.runner import CommandRunner, Transaction
 
 __all__ = ["PlacementCommands"]
@@ -73,58 +65,20 @@ class PlacementCommands(CommandRunner):
             original = self._claim(tx, idempotency_key, "place", request, order_id)
             if original is not None:
                 return self._load(tx.uow, original)
-            lines = tuple(LineItem.from_draft(f"L{i + 1}", d) for i, d in enumerate(draft.lines))
-            order = Order(
-                id=order_id,
-                number="",
-                customer=draft.customer,
-                shipping_address=draft.shipping_address,
-                billing_address=draft.billing_address,
-                lines=lines,
-                currency=currency,
-                status=self.machine.initial,
-                created_at=tx.now,
-                updated_at=tx.now,
-                channel=draft.channel,
-                prices_include_tax=draft.prices_include_tax,
-                adjustments=draft.adjustments,
-                tags=draft.tags,
-                group=draft.group,
-                locale=draft.locale,
-                time_zone=draft.time_zone,
-                notes=(Note(tx.now, tx.actor, draft.note),) if draft.note else (),
-                lines_issued=len(lines),
-                tax_policy=draft.tax_policy,
+            order = new_order(draft, order_id, currency, tx.now, tx.actor, self.machine.initial)
+            order = self._apply(tx, reserve_at_placement(order, self.reservation_policy))
+            order = self._apply(
+                tx, flag_address(order, suspicions, self.machine, self.address_review_event)
             )
-            if self.reservation_policy is ReservationPolicy.AT_PLACEMENT:
-                self._reserve(tx, order, line_movements(lines))
-                order = attrs.evolve(order, stock_reserved=True)
-            if suspicions:
-                order = self._flag_address(tx, order, suspicions)
             # The number is drawn last: the sequence row is a hot spot, held briefly.
             number = self.numbering.format(
                 tx.uow.sequences.next(self.numbering.sequence_name(tx.now)), tx.now
             )
             order = attrs.evolve(order, number=number)
             order = self._pay_if_settled(tx, order)  # a free order has nothing to pay
+            # OrderPlaced opens the order's stream, before what placing it reserved.
             tx.events.insert(
-                0,
-                NewEvent(
-                    order_stream(order.id),
-                    tx.now,
-                    tx.actor,
-                    tx.reason,
-                    OrderPlaced(
-                        number,
-                        draft.customer.id,
-                        draft.channel,
-                        currency,
-                        order.total,
-                        lines,
-                        draft.adjustments,
-                        draft.shipping_address,
-                    ),
-                ),
+                0, NewEvent(order_stream(order.id), tx.now, tx.actor, tx.reason, placed(order))
             )
             tx.uow.orders.add(order)
             self._commit(tx, order)
@@ -144,15 +98,3 @@ class PlacementCommands(CommandRunner):
             billing = checker.validate(billing, field="billing_address").address
         draft = attrs.evolve(draft, shipping_address=shipping.address, billing_address=billing)
         return draft, shipping.suspicions
-
-    def _flag_address(
-        self, tx: Transaction, order: Order, suspicions: tuple[Suspicion, ...]
-    ) -> Order:
-        """Record why the address deserves a look, tag the order, and hold it if the machine
-        has a review hold."""
-        stream = order_stream(order.id)
-        tx.record(stream, AddressFlagged("shipping_address", suspicions))
-        order = self._apply(tx, tag(order, ADDRESS_REVIEW_TAG, present=True))
-        if self.machine.can_fire(order, order.status, self.address_review_event):
-            order = self._fire(tx, order, order, self.address_review_event)
-        return order

@@ -45,7 +45,7 @@ from orderkit.domain.numbering import OrderNumbering
 from orderkit.domain.order import (
     Order,
 )
-from orderkit.domain.payments import settle_if_paid
+from orderkit.domain.payments import close, settle_if_paid
 from orderkit.domain.status import StatusMachine
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -322,9 +322,7 @@ class CommandRunner:
 
     def _close(self, order_id: str, event: str, actor: str, reason: str) -> Order:
         def change(tx: Transaction, order: Order) -> Order:
-            after = self._fire(tx, order, order, event)
-            self._release(tx, order)
-            return attrs.evolve(after, stock_reserved=False)
+            return self._apply(tx, close(order, event, self.machine))
 
         return self._mutate(order_id, actor, reason, change)
 
