@@ -36,6 +36,8 @@ def normalize_tag(tag: str) -> str:
     >>> normalize_tag("Café") == normalize_tag("CAFE\\u0301")
     True
     """
+    if tag.isascii() and tag == tag.lower() == tag.strip():
+        return tag  # already normalized: every order value built re-reads its tags
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", tag).casefold().strip())
 
 

@@ -53,15 +53,23 @@ def round_ratio(numerator: int, denominator: int, rounding: str) -> int:
     if not remainder:
         return sign * toward_zero
     twice = 2 * remainder
-    away = {
-        decimal.ROUND_DOWN: False,
-        decimal.ROUND_UP: True,
-        decimal.ROUND_CEILING: sign > 0,
-        decimal.ROUND_FLOOR: sign < 0,
-        decimal.ROUND_HALF_UP: twice >= denominator,
-        decimal.ROUND_HALF_DOWN: twice > denominator,
-        decimal.ROUND_HALF_EVEN: twice > denominator
-        or (twice == denominator and toward_zero % 2 == 1),
-        decimal.ROUND_05UP: toward_zero % 10 in (0, 5),
-    }[rounding]
+    # One comparison per mode, in the order they are met (this runs for every line's tax).
+    if rounding == decimal.ROUND_HALF_EVEN:
+        away = twice > denominator or (twice == denominator and toward_zero % 2 == 1)
+    elif rounding == decimal.ROUND_HALF_UP:
+        away = twice >= denominator
+    elif rounding == decimal.ROUND_HALF_DOWN:
+        away = twice > denominator
+    elif rounding == decimal.ROUND_DOWN:
+        away = False
+    elif rounding == decimal.ROUND_UP:
+        away = True
+    elif rounding == decimal.ROUND_CEILING:
+        away = sign > 0
+    elif rounding == decimal.ROUND_FLOOR:
+        away = sign < 0
+    elif rounding == decimal.ROUND_05UP:
+        away = toward_zero % 10 in (0, 5)
+    else:
+        raise KeyError(rounding)
     return sign * (toward_zero + away)
