@@ -129,9 +129,14 @@ class AddressProblem:
 
 
 class OrderkitError(Exception):
-    """Base of every error orderkit raises on purpose."""
+    """Base of every error orderkit raises on purpose.
+
+    ``code`` is stable; ``http_status`` is the status a web host would answer with
+    (docs/errors.md has the whole table); :meth:`to_dict` is the error as JSON-ready data.
+    """
 
     code: str = "orderkit_error"
+    http_status: int = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -140,11 +145,48 @@ class OrderkitError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def to_dict(self) -> dict[str, object]:
+        """The error as JSON-ready data: ``code``, ``message``, ``field`` (when it names one)
+        and ``details``, the error's own attributes (the order id, the SKU, the problems …).
+
+        >>> OrderNotFound("ord-9").to_dict()["details"]
+        {'ref': 'ord-9'}
+        """
+        data: dict[str, object] = {"code": self.code, "message": self.message}
+        field = getattr(self, "field", None)
+        if isinstance(field, str):
+            data["field"] = field
+        details = {
+            name: _json_ready(value)
+            for name, value in vars(self).items()
+            if name not in ("message", "field") and not name.startswith("_")
+        }
+        if details:
+            data["details"] = details
+        return data
+
+
+def _json_ready(value: object) -> object:
+    """``value`` as JSON-ready data: attrs values as dicts, amounts and times as text."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _json_ready(item) for key, item in value.items()}
+    kind = type(value)
+    if attrs.has(kind):
+        return {f.name: _json_ready(getattr(value, f.name)) for f in attrs.fields(kind)}
+    return str(value)
+
 
 class ValidationError(OrderkitError, ValueError):
     """An argument is malformed; ``field`` names it (dotted path, e.g. ``lines[1].quantity``)."""
 
     code = "validation_error"
+    http_status = 422
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -169,6 +211,7 @@ class CurrencyExponentInUse(ValidationError):
     """A currency's minor units changed after amounts in it were made in this process."""
 
     code = "currency_exponent_in_use"
+    http_status = 409
 
     def __init__(self, currency: str, in_use: int, asked: int) -> None:
         super().__init__(
@@ -203,6 +246,7 @@ class CurrencyMismatch(OrderkitError, ValueError):
     """Money in two currencies met in one calculation."""
 
     code = "currency_mismatch"
+    http_status = 422
 
     def __init__(self, left: str, right: str) -> None:
         super().__init__(
@@ -217,6 +261,7 @@ class NotFound(OrderkitError, LookupError):
     """Something asked for by identity does not exist."""
 
     code = "not_found"
+    http_status = 404
 
 
 class OrderNotFound(NotFound):
@@ -283,6 +328,7 @@ class InvalidTransition(OrderkitError):
     """The status machine has no transition for ``event`` from ``state``."""
 
     code = "invalid_transition"
+    http_status = 409
 
     def __init__(
         self, state: str, event: str, allowed: Sequence[str], detail: str | None = None
@@ -319,6 +365,7 @@ class MachineDefinitionError(OrderkitError, ValueError):
     """A status machine definition is inconsistent; raised when it is built."""
 
     code = "machine_definition_error"
+    http_status = 500
 
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("invalid status machine:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -329,6 +376,7 @@ class OutOfStock(OrderkitError):
     """Not enough available stock (on hand minus reserved) to reserve ``requested``."""
 
     code = "out_of_stock"
+    http_status = 409
 
     def __init__(
         self, sku: str, location: str, requested: int, available: int, *, detail: str = ""
@@ -351,6 +399,7 @@ class UnknownSku(OutOfStock):
     """
 
     code = "unknown_sku"
+    http_status = 422
 
     def __init__(self, sku: str, location: str, requested: int) -> None:
         super().__init__(
@@ -365,6 +414,7 @@ class UnknownSku(OutOfStock):
 
 class PaymentError(OrderkitError):
     code = "payment_error"
+    http_status = 422
 
 
 class Overpayment(PaymentError):
@@ -384,6 +434,7 @@ class RefundNotRecorded(PaymentError):
     """
 
     code = "refund_not_recorded"
+    http_status = 500
 
     def __init__(self, order_id: str, reference: str, idempotency_key: str) -> None:
         super().__init__(
@@ -398,6 +449,7 @@ class RefundNotRecorded(PaymentError):
 
 class EditError(OrderkitError):
     code = "edit_error"
+    http_status = 409
 
 
 class EditNotAllowed(EditError):
@@ -406,10 +458,12 @@ class EditNotAllowed(EditError):
 
 class SelfApproval(EditError):
     code = "self_approval"
+    http_status = 403
 
 
 class AfterSalesError(OrderkitError):
     code = "after_sales_error"
+    http_status = 409
 
 
 class ReturnNotAllowed(AfterSalesError):
@@ -444,6 +498,7 @@ class DeliveryFailed(OrderkitError):
     """
 
     code = "delivery_failed"
+    http_status = 502
 
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
@@ -454,6 +509,7 @@ class OutboxStateError(OrderkitError):
     """An outbox entry is not in the state an operation needs (re-sending a sent entry)."""
 
     code = "outbox_state_error"
+    http_status = 409
 
     def __init__(self, entry_id: str, status: str, message: str) -> None:
         super().__init__(f"outbox entry {entry_id!r} is {status}: {message}")
@@ -471,6 +527,7 @@ class InvalidMessage(ValidationError, DeliveryFailed):
     """
 
     code = "invalid_message"
+    http_status = 422
 
     def __init__(self, field: str, message: str) -> None:
         # Both bases take different arguments; set what each promises directly.
@@ -487,6 +544,7 @@ class WebhookVerificationError(OrderkitError, ValueError):
     """
 
     code = "webhook_verification_failed"
+    http_status = 401
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -498,12 +556,14 @@ class CarrierError(OrderkitError):
     not be reached."""
 
     code = "carrier_error"
+    http_status = 502
 
 
 class InvalidTrackingNumber(CarrierError, ValueError):
     """A tracking number that does not match its carrier's format or check digit."""
 
     code = "invalid_tracking_number"
+    http_status = 422
 
     def __init__(self, carrier: str, tracking_number: str, why: str) -> None:
         super().__init__(
@@ -522,6 +582,7 @@ class CarrierConfigError(CarrierError, ValueError):
     """
 
     code = "carrier_config_error"
+    http_status = 500
 
     def __init__(self, source: str, path: str, problem: str) -> None:
         where = f"{source}: {path}" if path else source
@@ -535,6 +596,7 @@ class RenderError(OrderkitError):
     """A receipt template could not be rendered; ``template`` names it."""
 
     code = "render_error"
+    http_status = 500
 
     def __init__(self, template: str, message: str) -> None:
         super().__init__(f"template {template!r}: {message}")
@@ -594,12 +656,14 @@ class InvalidTrackingLink(ValidationError):
     """A click-tracking link that was not signed with the host's secret: refuse to redirect."""
 
     code = "invalid_tracking_link"
+    http_status = 403
 
 
 class IdempotencyConflict(OrderkitError):
     """An idempotency key was reused for a different request."""
 
     code = "idempotency_conflict"
+    http_status = 422
 
     def __init__(self, key: str, command: str) -> None:
         super().__init__(
@@ -614,6 +678,7 @@ class ConcurrencyConflict(OrderkitError):
     """The record changed between read and write. Retrying the command is safe."""
 
     code = "concurrency_conflict"
+    http_status = 409
 
 
 class LeaseLost(ConcurrencyConflict):
@@ -638,13 +703,16 @@ class LeaseLost(ConcurrencyConflict):
 
 class StorageError(OrderkitError):
     code = "storage_error"
+    http_status = 500
 
 
 class TransientStorageError(StorageError):
     """The database asked us to try again (busy, serialization failure, deadlock)."""
 
     code = "transient_storage_error"
+    http_status = 503
 
 
 class SchemaVersionError(StorageError):
     code = "schema_version_error"
+    http_status = 500
