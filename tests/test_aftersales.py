@@ -31,6 +31,7 @@ from orderkit.errors import (
     GuardRefused,
     IdempotencyConflict,
     InvalidTransition,
+    PaymentReferenceConflict,
     RefundExceedsPayment,
     RefundNotRecorded,
     ReturnNotAllowed,
@@ -393,10 +394,10 @@ def note_the_payment(svc: OrderService, order: Order, amount: Money) -> None:
     svc.add_note(order.id, f"paying back {amount}", actor="psp")
 
 
-def refund_goodwill_meanwhile(svc: OrderService, order: Order, amount: Money) -> None:
-    """Leave one cent less held than the return comes to."""
-    held = svc.get(order.id).net_paid
-    svc.refund(order.id, held - amount + Money("0.01", "CNY"), reference="gw", reason="late")
+def refund_the_return_meanwhile(svc: OrderService, order: Order, amount: Money) -> None:
+    """Someone else records the return's refund, made by hand, while the provider pays."""
+    ret_id = order.returns[-1].return_id
+    svc.refund_return(order.id, ret_id, reference="by-hand", reason="refunded at the till")
 
 
 def test_the_payments_port_is_called_with_no_transaction_open(
@@ -416,7 +417,7 @@ def test_the_payments_port_is_called_with_no_transaction_open(
 def test_a_refund_paid_but_not_recorded_names_the_reference_to_reconcile(
     storage: Storage, clock: FixedClock
 ) -> None:
-    payments = BusyPayments(refund_goodwill_meanwhile)
+    payments = BusyPayments(refund_the_return_meanwhile)
     svc = payments.service = shop.service(storage, clock, payments=payments)
     order = delivered(svc)
     ret_id = returned(svc, order.id, {"L3": 1})
@@ -425,8 +426,8 @@ def test_a_refund_paid_but_not_recorded_names_the_reference_to_reconcile(
         svc.refund_return(order.id, ret_id, reason="returned", idempotency_key="rk-9")
 
     assert ("rf-1", "rk-9") == (unrecorded.value.reference, unrecorded.value.idempotency_key)
-    assert isinstance(unrecorded.value.__cause__, RefundExceedsPayment)
-    assert ["gw"] == [r.reference for r in svc.get(order.id).refunds]
+    assert isinstance(unrecorded.value.__cause__, InvalidTransition)
+    assert ["by-hand"] == [r.reference for r in svc.get(order.id).refunds]
 
 
 def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderService) -> None:
@@ -452,7 +453,38 @@ def test_a_refunded_return_cannot_be_refunded_twice(svc: OrderService) -> None:
     ret_id = returned(svc, order.id, {"L3": 1})
     svc.refund_return(order.id, ret_id, reference="r", reason="returned")
     with pytest.raises(InvalidTransition):
-        svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+        svc.refund_return(order.id, ret_id, reference="r-2", reason="returned")
+
+
+def test_a_return_refund_noticed_again_by_its_reference_changes_nothing(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+    once = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    assert once == svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+
+def test_a_refund_reference_already_recorded_for_another_return_is_a_conflict(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)
+    first, second = returned(svc, order.id, {"L3": 1}), returned(svc, order.id, {"L2": 1})
+    svc.refund_return(order.id, first, reference="r", reason="returned")
+    before = svc.get(order.id)
+
+    with pytest.raises(PaymentReferenceConflict):
+        svc.refund_return(order.id, second, reference="r", reason="returned")
+
+    assert before == svc.get(order.id)
+
+
+def test_a_refund_only_noticed_again_by_its_reference_refunds_once(svc: OrderService) -> None:
+    order_id = shop.paid(svc, ("TEA", 2))
+    once = svc.refund_only(order_id, {"L1": 1}, reference="r", reason="sold out")
+
+    assert once == svc.refund_only(order_id, {"L1": 1}, reference="r", reason="sold out")
 
 
 def test_a_refund_records_refund_issued_with_actor_and_reason(svc: OrderService) -> None:

@@ -20,6 +20,7 @@ from orderkit import (
     InvalidTransition,
     Money,
     Overpayment,
+    PaymentReferenceConflict,
     RefundExceedsPayment,
     ReturnNotAllowed,
     ValidationError,
@@ -135,6 +136,32 @@ def test_paying_a_paid_order_is_an_invalid_transition() -> None:
         capture_payment(paid(), Payment("P2", eur("1.00"), "r", "", NOW), MACHINE)
 
 
+def test_a_payment_noticed_again_with_its_reference_and_amount_changes_nothing() -> None:
+    once = capture_payment(an_order(), Payment("P1", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    again = capture_payment(once.order, Payment("P2", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    assert Decision(once.order) == again
+    assert eur("7.00") == again.order.balance_due
+
+
+def test_a_payment_noticed_again_after_it_settled_the_order_changes_nothing() -> None:
+    settled = paid()
+
+    assert Decision(settled) == capture_payment(
+        settled, Payment("P2", eur("10.00"), "psp-1", "card", NOW), MACHINE
+    )
+
+
+def test_a_payment_reference_recorded_for_another_amount_is_a_conflict() -> None:
+    once = capture_payment(an_order(), Payment("P1", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    with pytest.raises(PaymentReferenceConflict) as raised:
+        capture_payment(once.order, Payment("P2", eur("4.00"), "psp-42", "card", NOW), MACHINE)
+
+    assert ("payment_reference_conflict", "psp-42") == (raised.value.code, raised.value.reference)
+
+
 def test_an_order_with_nothing_to_pay_is_settled_along_pay() -> None:
     free = an_order(lines=(LineItem("L1", "MUG", "Mug", 1, eur("0.00")),))
 
@@ -170,6 +197,22 @@ def test_refunding_everything_closes_the_order_and_releases_its_stock() -> None:
 def test_refunding_more_than_was_paid_is_refused() -> None:
     with pytest.raises(RefundExceedsPayment):
         record_refund(paid(), Refund("R1", eur("10.01"), "r", "x", NOW), MACHINE)
+
+
+def test_a_refund_noticed_again_with_its_reference_and_amount_changes_nothing() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    again = record_refund(once.order, Refund("R2", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    assert Decision(once.order) == again
+    assert eur("6.00") == again.order.net_paid
+
+
+def test_a_refund_reference_recorded_for_another_amount_is_a_conflict() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    with pytest.raises(PaymentReferenceConflict):
+        record_refund(once.order, Refund("R2", eur("5.00"), "psp-r1", "damaged", NOW), MACHINE)
 
 
 def test_refunding_part_of_a_partial_payment_is_refused_naming_the_amount() -> None:

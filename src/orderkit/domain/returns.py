@@ -7,13 +7,21 @@ their machine live in :mod:`orderkit.domain.aftersales`; the rules here read an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnPolicy, ReturnStatus
+from orderkit.domain.aftersales import (
+    RefundLine,
+    Return,
+    ReturnKind,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnStatus,
+)
 from orderkit.domain.checks import require_whole
 from orderkit.domain.money import Money
-from orderkit.domain.order import Order
+from orderkit.domain.order import Order, Refund
+from orderkit.domain.payments import repeats_refund
 from orderkit.domain.shipping import TrackingStatus
 from orderkit.errors import (
     RefundExceedsPayment,
@@ -22,7 +30,13 @@ from orderkit.errors import (
     ValidationError,
 )
 
-__all__ = ["check_return_request", "refund_lines", "unit_shares"]
+__all__ = [
+    "check_return_request",
+    "refund_lines",
+    "repeats_refund_only",
+    "repeats_return_refund",
+    "unit_shares",
+]
 
 _LOST = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
 """Parcel states a ``refund_only`` return may name as lost."""
@@ -62,6 +76,42 @@ def refund_lines(order: Order, quantities: Mapping[str, int]) -> tuple[RefundLin
         shares = unit_shares(order, line_id)[done : done + quantity]
         result.append(RefundLine(line_id, quantity, Money.sum(shares, order.currency)))
     return tuple(result)
+
+
+def repeats_return_refund(order: Order, return_id: str, reference: str | None) -> bool:
+    """Whether ``reference`` is recorded already as the refund of this return (the host's
+    notice again: nothing more to do).
+
+    Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund.
+    """
+    return repeats_refund(
+        order, reference, lambda r: r.return_id == return_id, f"the refund of return {return_id}"
+    )
+
+
+def repeats_refund_only(
+    order: Order, lines: Iterable[ReturnLine], shipment_id: str | None, reference: str | None
+) -> bool:
+    """Whether ``reference`` is recorded already as the refund of a refund-only return of
+    these same units (of the same lost parcel, or unshipped).
+
+    Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund.
+    """
+    wanted = sorted((rl.line_id, rl.quantity) for rl in lines)
+
+    def same(refund: Refund) -> bool:
+        ret = next((r for r in order.returns if r.return_id == refund.return_id), None)
+        return (
+            ret is not None
+            and ret.kind == ReturnKind.REFUND_ONLY
+            and ret.shipment_id == shipment_id
+            and sorted((rl.line_id, rl.quantity) for rl in ret.lines) == wanted
+        )
+
+    units = ", ".join(f"{qty} x {line_id}" for line_id, qty in wanted)
+    return repeats_refund(order, reference, same, f"a refund only of {units}")
 
 
 def check_return_request(

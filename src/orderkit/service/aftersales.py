@@ -49,7 +49,12 @@ from orderkit.domain.inventory import StockMovement
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order, Refund, ShipmentLine
-from orderkit.domain.returns import check_return_request, refund_lines
+from orderkit.domain.returns import (
+    check_return_request,
+    refund_lines,
+    repeats_refund_only,
+    repeats_return_refund,
+)
 from orderkit.domain.shipments import shipment_label
 from orderkit.domain.shipping import ShipmentLabel
 from orderkit.errors import (
@@ -397,15 +402,18 @@ class AfterSalesCommands(ShippingCommands):
         then fails, :class:`RefundNotRecorded` names the provider's reference, and calling
         again with the same key records it (the provider, honouring the key, pays once).
 
-        With an ``idempotency_key``, sending the same request again returns the order as it
-        is instead of refusing it; a different request with the key raises
-        :class:`IdempotencyConflict`. A caller that retries a call itself (after a timeout,
-        say) must pass an ``idempotency_key``: without one, each call is a new request.
+        A ``reference`` the order already has for this return's refund is the host's notice
+        again: the order is returned unchanged. With an ``idempotency_key``, sending the
+        same request again returns the order as it is instead of refusing it; a different
+        request with the key raises :class:`IdempotencyConflict`. A caller that retries a
+        call itself (after a timeout, say) must pass an ``idempotency_key``: without one,
+        each call is a new request.
 
         Raises:
             ReturnNotFound: no such return on the order.
             InvalidTransition: the return is not ready to refund (or is an exchange).
             RefundExceedsPayment: more than the order holds (after goodwill refunds).
+            PaymentReferenceConflict: ``reference`` is recorded for another refund.
             ValidationError: no reference and no payments port.
             PaymentError: the payments port refused; nothing is recorded.
         """
@@ -424,6 +432,8 @@ class AfterSalesCommands(ShippingCommands):
             request = {"order_id": order_id, "return_id": return_id, "reference": reference}
             if self._claim(tx, idempotency_key, "refund_return", request, return_id):
                 return order  # the same request again: it was refunded the first time
+            if repeats_return_refund(order, return_id, reference):
+                return order  # the host's notice again: refunded the first time
             ret = order.return_(return_id)
             return self._refund(tx, order, order, ret, payout, refund_id)
 
@@ -445,8 +455,9 @@ class AfterSalesCommands(ShippingCommands):
         """Refund units that never shipped, or (``shipment_id``) units of a lost parcel, in
         one step: a ``refund_only`` return requested, approved and refunded together.
 
-        With an ``idempotency_key`` (also passed to the payments port), sending the same
-        request again refunds nothing more and returns the order as it is. Without one, the
+        A ``reference`` the order already has for a refund-only of these same units changes
+        nothing. With an ``idempotency_key`` (also passed to the payments port), sending the
+        same request again refunds nothing more and returns the order as it is. Without one, the
         key passed to the port is derived from the new return's id, drawn once per call: a
         retry the database asks for pays once, but a caller that retries a call itself (after
         a timeout, say) must pass an ``idempotency_key``, or each call refunds again.
@@ -454,7 +465,8 @@ class AfterSalesCommands(ShippingCommands):
         Raises:
             ReturnNotAllowed: more units than are unshipped (or in the lost parcel), or a
                 parcel that is not reported lost.
-            RefundExceedsPayment, ValidationError, PaymentError: as :meth:`refund_return`.
+            RefundExceedsPayment, PaymentReferenceConflict, ValidationError, PaymentError:
+                as :meth:`refund_return`.
         """
         _require_reason(reason)
 
@@ -473,6 +485,8 @@ class AfterSalesCommands(ShippingCommands):
             }
             if self._claim(tx, idempotency_key, "refund_only", request, order_id):
                 return order  # the same request again: it was refunded the first time
+            if repeats_refund_only(order, wanted, shipment_id, reference):
+                return order  # the host's notice again: refunded the first time
             after, ret = self._request(
                 tx, order, wanted, ReturnKind.REFUND_ONLY, shipment_id, return_id, one_step=True
             )
