@@ -438,14 +438,77 @@ def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderServic
     assert "reference" == refused.value.field
 
 
-def test_line_refunds_after_a_goodwill_refund_never_exceed_what_was_paid(
+def test_a_return_after_a_goodwill_refund_pays_back_what_is_left_on_its_units(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)  # 3 x 30.00, 2 x 20.00, 1 x 50.00
+    svc.refund(order.id, Money("150.00", "CNY"), reference="gw", reason="late parcel")
+    ret_id = returned(svc, order.id, {"L1": 3})
+
+    after = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    # 150.00 came off every unit by what it held: 25.00 of each 30.00 tea.
+    assert Money("15.00", "CNY") == after.refunds[-1].amount
+
+
+def test_a_shipping_refund_then_a_return_of_everything_refunds_the_rest_and_closes(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc, coupon="10.00", shipping="12.00")
+    svc.refund(order.id, Money("12.00", "CNY"), reference="ship", reason="parcel was late")
+    ret_id = returned(svc, order.id, {"L1": 3, "L2": 2, "L3": 1})
+
+    after = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    assert ("refunded", "closed", Money("170.00", "CNY"), after.amount_paid) == (
+        after.return_(ret_id).status,
+        after.status,
+        after.refunds[-1].amount,
+        after.amount_refunded,
+    )
+
+
+def test_a_received_exchange_converted_to_a_refund_pays_its_units_back(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc, coupon="10.00", shipping="12.00")
+    ret_id = returned(svc, order.id, {"L2": 1}, kind=ReturnKind.EXCHANGE)
+
+    after = svc.convert_exchange_to_refund(order.id, ret_id, reference="r", reason="no cups")
+
+    assert ("refunded", refund_lines(order, {"L2": 1}), ret_id) == (
+        after.return_(ret_id).status,
+        after.refunds[-1].lines,
+        after.refunds[-1].return_id,
+    )
+
+
+def test_an_exchange_not_yet_received_cannot_be_converted_to_a_refund(
     svc: OrderService,
 ) -> None:
     order = delivered(svc)
-    svc.refund(order.id, Money("150.00", "CNY"), reference="gw", reason="late parcel")
-    ret_id = returned(svc, order.id, {"L1": 3})
-    with pytest.raises(RefundExceedsPayment):
-        svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+    ret = svc.request_return(order.id, {"L2": 1}, kind="exchange", reason="chipped").returns[-1]
+
+    with pytest.raises(InvalidTransition):
+        svc.convert_exchange_to_refund(order.id, ret.return_id, reference="r", reason="none")
+
+
+def test_a_return_with_nothing_left_on_its_units_is_refunded_without_the_provider(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = LedgerPayments()
+    svc = shop.service(storage, clock, payments=payments)
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+    svc.refund(order.id, order.total, reference="all", reason="lost the parcel twice")
+
+    after = svc.refund_return(order.id, ret_id, reason="returned")
+
+    assert ({}, "refunded", Money("0.00", "CNY")) == (
+        payments.refunds,
+        after.return_(ret_id).status,
+        after.refunds[-1].amount,
+    )
 
 
 def test_a_refunded_return_cannot_be_refunded_twice(svc: OrderService) -> None:

@@ -43,7 +43,7 @@ from orderkit.domain.inventory import StockMovement
 from orderkit.domain.lifecycle import default_order_machine
 from orderkit.domain.order import LineItem, Order, Payment, Refund, ShipmentLine
 from orderkit.domain.payments import capture_payment, record_refund, settle_if_paid
-from orderkit.domain.returns import check_return_request
+from orderkit.domain.returns import check_return_request, refund_lines, refundable_shares
 from orderkit.domain.shipments import (
     EXCEPTION_TAG,
     add_shipment,
@@ -213,6 +213,22 @@ def test_a_refund_reference_recorded_for_another_amount_is_a_conflict() -> None:
 
     with pytest.raises(PaymentReferenceConflict):
         record_refund(once.order, Refund("R2", eur("5.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+
+def test_an_order_level_refund_comes_off_every_unit_by_what_it_still_holds() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "late", NOW), MACHINE)
+
+    assert {"L1": (eur("3.00"), eur("3.00"))} == refundable_shares(once.order)
+    assert eur("3.00") == refund_lines(once.order, {"L1": 1})[0].amount
+
+
+def test_an_order_level_refund_after_a_unit_was_refunded_comes_off_the_units_left() -> None:
+    one_back = Refund("R1", eur("5.00"), "psp-r1", "broken", NOW, refund_lines(paid(), {"L1": 1}))
+    goodwill = Refund("R2", eur("2.00"), "psp-r2", "late", NOW)
+
+    order = paid(refunds=(one_back, goodwill))
+
+    assert {"L1": (eur("0.00"), eur("3.00"))} == refundable_shares(order)
 
 
 def test_refunding_part_of_a_partial_payment_is_refused_naming_the_amount() -> None:

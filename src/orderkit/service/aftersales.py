@@ -278,16 +278,17 @@ class AfterSalesCommands(ShippingCommands):
         ret: Return,
         payout: Payout,
         refund_id: str,
+        event: str = ReturnEvent.REFUND,
     ) -> Order:
         """Record the refund of ``ret``'s units, paid as ``payout`` says, and let stock and
-        status follow.
+        status follow; the return moves along ``event``.
 
         Raises:
             ConcurrencyConflict: the return became refundable only after the provider was
                 asked (nothing was paid); the runner tries again.
             RefundNotRecorded: what the units come to now is not what the provider paid.
         """
-        self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)  # refuse early, clearly
+        self.return_machine.fire(ret, ret.status, event)  # refuse early, clearly
         lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
         amount = Money.sum((rl.amount for rl in lines), order.currency)
         if amount > order.net_paid:
@@ -301,7 +302,7 @@ class AfterSalesCommands(ShippingCommands):
         refund = Refund(
             refund_id, amount, payout.reference, tx.reason, tx.now, lines, ret.return_id
         )
-        after = self._move(order, attrs.evolve(ret, refund_id=refund_id), ReturnEvent.REFUND)
+        after = self._move(order, attrs.evolve(ret, refund_id=refund_id), event)
         after = attrs.evolve(after, refunds=(*after.refunds, refund))
         tx.record(order_stream(order.id), RefundIssued(refund, after.amount_refunded))
         if ret.kind == ReturnKind.REFUND_ONLY and ret.shipment_id is None and order.stock_reserved:
@@ -365,6 +366,8 @@ class AfterSalesCommands(ShippingCommands):
         amount = Money.sum((rl.amount for rl in lines), order.currency)
         if amount > order.net_paid:
             return Payout(None, None, key)
+        if amount.is_zero:
+            return Payout("", None, key)  # refunded already by the order's own refunds
         return Payout(self.payments.refund(order, amount, idempotency_key=key), amount, key)
 
     def _record_payout(self, order_id: str, payout: Payout, record: Callable[[], Order]) -> Order:
@@ -417,12 +420,59 @@ class AfterSalesCommands(ShippingCommands):
             ValidationError: no reference and no payments port.
             PaymentError: the payments port refused; nothing is recorded.
         """
+        return self._refund_received(
+            order_id, return_id, ReturnEvent.REFUND, reference, reason, actor, idempotency_key
+        )
+
+    def convert_exchange_to_refund(
+        self,
+        order_id: str,
+        return_id: str,
+        *,
+        reference: str | None = None,
+        reason: str,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """Refund a received exchange instead of shipping its replacement (one that cannot
+        ship: out of stock, discontinued): the return moves to ``refunded`` along
+        ``convert_to_refund`` and its units are paid back as :meth:`refund_return` pays a
+        refund return's, with the same ``reference``, payments port and idempotency rules.
+
+        Raises:
+            ReturnNotFound: no such return on the order.
+            InvalidTransition: the return is not a received exchange.
+            RefundExceedsPayment, PaymentReferenceConflict, ValidationError, PaymentError:
+                as :meth:`refund_return`.
+        """
+        return self._refund_received(
+            order_id,
+            return_id,
+            ReturnEvent.CONVERT_TO_REFUND,
+            reference,
+            reason,
+            actor,
+            idempotency_key,
+        )
+
+    def _refund_received(
+        self,
+        order_id: str,
+        return_id: str,
+        event: str,
+        reference: str | None,
+        reason: str,
+        actor: str,
+        idempotency_key: str | None,
+    ) -> Order:
+        """Pay back a return's units, moving it along ``event`` (``refund``, or
+        ``convert_to_refund`` for an exchange)."""
         _require_reason(reason)
         refund_id = self.ids.new_id()  # drawn once: the same id on every retry of the command
 
         def units(order: Order) -> Mapping[str, int]:
             ret = order.return_(return_id)
-            self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)
+            self.return_machine.fire(ret, ret.status, event)
             return {rl.line_id: rl.quantity for rl in ret.lines}
 
         key = idempotency_key or f"orderkit-refund:{order_id}:{return_id}"
@@ -430,12 +480,12 @@ class AfterSalesCommands(ShippingCommands):
 
         def change(tx: Transaction, order: Order) -> Order:
             request = {"order_id": order_id, "return_id": return_id, "reference": reference}
-            if self._claim(tx, idempotency_key, "refund_return", request, return_id):
+            if self._claim(tx, idempotency_key, f"{event}_return", request, return_id):
                 return order  # the same request again: it was refunded the first time
             if repeats_return_refund(order, return_id, reference):
                 return order  # the host's notice again: refunded the first time
             ret = order.return_(return_id)
-            return self._refund(tx, order, order, ret, payout, refund_id)
+            return self._refund(tx, order, order, ret, payout, refund_id, event)
 
         return self._record_payout(
             order_id, payout, lambda: self._mutate(order_id, actor, reason, change)
