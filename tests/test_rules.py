@@ -8,6 +8,7 @@ out.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -39,9 +40,18 @@ from orderkit.domain.events import (
     TagRemoved,
     TrackingUpdated,
 )
+from orderkit.domain.financials import OrderFinancials, order_financials
 from orderkit.domain.inventory import StockMovement
 from orderkit.domain.lifecycle import default_order_machine
-from orderkit.domain.order import LineItem, Order, Payment, Refund, ShipmentLine
+from orderkit.domain.order import (
+    Adjustment,
+    AdjustmentKind,
+    LineItem,
+    Order,
+    Payment,
+    Refund,
+    ShipmentLine,
+)
 from orderkit.domain.payments import capture_payment, record_refund, settle_if_paid
 from orderkit.domain.returns import check_return_request, refund_lines, refundable_shares
 from orderkit.domain.shipments import (
@@ -363,3 +373,87 @@ def test_a_return_of_goods_not_yet_delivered_is_refused() -> None:
 
     with pytest.raises(ReturnNotAllowed):
         check_return_request(shipped(), ret, ReturnPolicy(), NOW, one_step=False)
+
+
+# -- financials -------------------------------------------------------------------------------
+
+MUGS_AT_COST = (LineItem("L1", "MUG", "Mug", 2, eur("5.00"), unit_cost=eur("2.00")),)
+
+
+def costed_and_shipped(**changes: object) -> Order:
+    """Two mugs at 5.00 EUR costing 2.00 EUR each, paid and shipped."""
+    shipment = new_shipment("S1", [ShipmentLine("L1", 2)], ShipmentLabel("ups", "", "1Z1"), NOW)
+    return add_shipment(paid(lines=MUGS_AT_COST, **changes), shipment, MACHINE).order
+
+
+def test_a_paid_order_earns_its_revenue_less_the_cost_of_its_goods() -> None:
+    assert OrderFinancials(
+        revenue=eur("10.00"),
+        discounts=eur("0.00"),
+        shipping=eur("0.00"),
+        tax=eur("0.00"),
+        cost_of_goods=eur("4.00"),
+        refunds=eur("0.00"),
+        restocked_cost=eur("0.00"),
+    ) == order_financials(paid(lines=MUGS_AT_COST))
+
+
+def test_a_closed_order_refunded_in_full_earns_nothing_and_loses_the_goods_it_gave() -> None:
+    refund = Refund("R1", eur("10.00"), "psp-r1", "lost in the post", NOW)
+    closed = record_refund(costed_and_shipped(), refund, MACHINE).order
+
+    figures = order_financials(closed)
+
+    assert ("closed", eur("0.00"), eur("10.00"), eur("-4.00")) == (
+        closed.status,
+        figures.revenue,
+        figures.refunds,
+        figures.profit,
+    )
+
+
+def test_a_unit_returned_to_the_shelf_and_refunded_costs_nothing() -> None:
+    order = costed_and_shipped()
+    back = Return(
+        "RT1", "refund", (ReturnLine("L1", 1, disposition="restock"),), "refunded", NOW, "lin"
+    )
+    refund = Refund("R1", eur("5.00"), "r", "returned", NOW, refund_lines(order, {"L1": 1}), "RT1")
+
+    figures = order_financials(attrs.evolve(order, returns=(back,), refunds=(refund,)))
+
+    assert (eur("5.00"), eur("2.00"), eur("3.00")) == (
+        figures.revenue,
+        figures.net_cost,
+        figures.profit,
+    )
+
+
+def test_an_order_refunded_before_it_shipped_costs_nothing() -> None:
+    refund = Refund("R1", eur("10.00"), "psp-r1", "cancelled", NOW)
+    closed = record_refund(paid(lines=MUGS_AT_COST), refund, MACHINE).order
+
+    assert eur("0.00") == order_financials(closed).profit
+
+
+def test_an_unpaid_order_has_sold_nothing_yet() -> None:
+    assert (eur("0.00"), eur("0.00")) == (
+        order_financials(an_order(lines=MUGS_AT_COST)).revenue,
+        order_financials(an_order(lines=MUGS_AT_COST)).cost_of_goods,
+    )
+
+
+def test_what_an_order_holds_is_split_into_revenue_shipping_and_tax_by_its_charges() -> None:
+    taxed = (LineItem("L1", "MUG", "Mug", 2, eur("5.00"), tax_rate=Decimal("0.20")),)
+    fee = (Adjustment(AdjustmentKind.SHIPPING, "post", amount=eur("3.00")),)
+    payment = Payment("P1", eur("15.00"), "p", "", NOW)
+    order = an_order(lines=taxed, adjustments=fee, payments=(payment,), status="awaiting_shipment")
+    refunded = record_refund(order, Refund("R1", eur("7.50"), "r", "half back", NOW), MACHINE)
+
+    figures = order_financials(refunded.order)
+
+    # Charged 10.00 goods, 3.00 shipping, 2.00 tax; half of the 15.00 is held.
+    assert (eur("5.00"), eur("1.50"), eur("1.00")) == (
+        figures.revenue,
+        figures.shipping,
+        figures.tax,
+    )
