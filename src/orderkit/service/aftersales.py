@@ -14,7 +14,8 @@ Each command is one unit of work on the order: the return moves along
 - a refund-only of unshipped units takes them off the order (their reservation is released
   and, if everything else has shipped, the order moves on to ``shipped``); one for a lost
   parcel stops the order waiting for that parcel;
-- an exchange reserves and ships replacement units as a shipment of their own.
+- an exchange reserves and ships replacement units as a shipment of their own; one whose
+  replacement cannot ship is refunded instead (``convert_exchange_to_refund``).
 """
 
 from __future__ import annotations
