@@ -31,6 +31,7 @@ from orderkit.errors import (
     GuardRefused,
     IdempotencyConflict,
     InvalidTransition,
+    PaymentReferenceConflict,
     RefundExceedsPayment,
     RefundNotRecorded,
     ReturnNotAllowed,
@@ -393,10 +394,10 @@ def note_the_payment(svc: OrderService, order: Order, amount: Money) -> None:
     svc.add_note(order.id, f"paying back {amount}", actor="psp")
 
 
-def refund_goodwill_meanwhile(svc: OrderService, order: Order, amount: Money) -> None:
-    """Leave one cent less held than the return comes to."""
-    held = svc.get(order.id).net_paid
-    svc.refund(order.id, held - amount + Money("0.01", "CNY"), reference="gw", reason="late")
+def refund_the_return_meanwhile(svc: OrderService, order: Order, amount: Money) -> None:
+    """Someone else records the return's refund, made by hand, while the provider pays."""
+    ret_id = order.returns[-1].return_id
+    svc.refund_return(order.id, ret_id, reference="by-hand", reason="refunded at the till")
 
 
 def test_the_payments_port_is_called_with_no_transaction_open(
@@ -416,7 +417,7 @@ def test_the_payments_port_is_called_with_no_transaction_open(
 def test_a_refund_paid_but_not_recorded_names_the_reference_to_reconcile(
     storage: Storage, clock: FixedClock
 ) -> None:
-    payments = BusyPayments(refund_goodwill_meanwhile)
+    payments = BusyPayments(refund_the_return_meanwhile)
     svc = payments.service = shop.service(storage, clock, payments=payments)
     order = delivered(svc)
     ret_id = returned(svc, order.id, {"L3": 1})
@@ -425,8 +426,8 @@ def test_a_refund_paid_but_not_recorded_names_the_reference_to_reconcile(
         svc.refund_return(order.id, ret_id, reason="returned", idempotency_key="rk-9")
 
     assert ("rf-1", "rk-9") == (unrecorded.value.reference, unrecorded.value.idempotency_key)
-    assert isinstance(unrecorded.value.__cause__, RefundExceedsPayment)
-    assert ["gw"] == [r.reference for r in svc.get(order.id).refunds]
+    assert isinstance(unrecorded.value.__cause__, InvalidTransition)
+    assert ["by-hand"] == [r.reference for r in svc.get(order.id).refunds]
 
 
 def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderService) -> None:
@@ -437,14 +438,77 @@ def test_a_refund_without_reference_or_payments_port_is_refused(svc: OrderServic
     assert "reference" == refused.value.field
 
 
-def test_line_refunds_after_a_goodwill_refund_never_exceed_what_was_paid(
+def test_a_return_after_a_goodwill_refund_pays_back_what_is_left_on_its_units(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)  # 3 x 30.00, 2 x 20.00, 1 x 50.00
+    svc.refund(order.id, Money("150.00", "CNY"), reference="gw", reason="late parcel")
+    ret_id = returned(svc, order.id, {"L1": 3})
+
+    after = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    # 150.00 came off every unit by what it held: 25.00 of each 30.00 tea.
+    assert Money("15.00", "CNY") == after.refunds[-1].amount
+
+
+def test_a_shipping_refund_then_a_return_of_everything_refunds_the_rest_and_closes(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc, coupon="10.00", shipping="12.00")
+    svc.refund(order.id, Money("12.00", "CNY"), reference="ship", reason="parcel was late")
+    ret_id = returned(svc, order.id, {"L1": 3, "L2": 2, "L3": 1})
+
+    after = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    assert ("refunded", "closed", Money("170.00", "CNY"), after.amount_paid) == (
+        after.return_(ret_id).status,
+        after.status,
+        after.refunds[-1].amount,
+        after.amount_refunded,
+    )
+
+
+def test_a_received_exchange_converted_to_a_refund_pays_its_units_back(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc, coupon="10.00", shipping="12.00")
+    ret_id = returned(svc, order.id, {"L2": 1}, kind=ReturnKind.EXCHANGE)
+
+    after = svc.convert_exchange_to_refund(order.id, ret_id, reference="r", reason="no cups")
+
+    assert ("refunded", refund_lines(order, {"L2": 1}), ret_id) == (
+        after.return_(ret_id).status,
+        after.refunds[-1].lines,
+        after.refunds[-1].return_id,
+    )
+
+
+def test_an_exchange_not_yet_received_cannot_be_converted_to_a_refund(
     svc: OrderService,
 ) -> None:
     order = delivered(svc)
-    svc.refund(order.id, Money("150.00", "CNY"), reference="gw", reason="late parcel")
-    ret_id = returned(svc, order.id, {"L1": 3})
-    with pytest.raises(RefundExceedsPayment):
-        svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+    ret = svc.request_return(order.id, {"L2": 1}, kind="exchange", reason="chipped").returns[-1]
+
+    with pytest.raises(InvalidTransition):
+        svc.convert_exchange_to_refund(order.id, ret.return_id, reference="r", reason="none")
+
+
+def test_a_return_with_nothing_left_on_its_units_is_refunded_without_the_provider(
+    storage: Storage, clock: FixedClock
+) -> None:
+    payments = LedgerPayments()
+    svc = shop.service(storage, clock, payments=payments)
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+    svc.refund(order.id, order.total, reference="all", reason="lost the parcel twice")
+
+    after = svc.refund_return(order.id, ret_id, reason="returned")
+
+    assert ({}, "refunded", Money("0.00", "CNY")) == (
+        payments.refunds,
+        after.return_(ret_id).status,
+        after.refunds[-1].amount,
+    )
 
 
 def test_a_refunded_return_cannot_be_refunded_twice(svc: OrderService) -> None:
@@ -452,7 +516,38 @@ def test_a_refunded_return_cannot_be_refunded_twice(svc: OrderService) -> None:
     ret_id = returned(svc, order.id, {"L3": 1})
     svc.refund_return(order.id, ret_id, reference="r", reason="returned")
     with pytest.raises(InvalidTransition):
-        svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+        svc.refund_return(order.id, ret_id, reference="r-2", reason="returned")
+
+
+def test_a_return_refund_noticed_again_by_its_reference_changes_nothing(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)
+    ret_id = returned(svc, order.id, {"L3": 1})
+    once = svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+    assert once == svc.refund_return(order.id, ret_id, reference="r", reason="returned")
+
+
+def test_a_refund_reference_already_recorded_for_another_return_is_a_conflict(
+    svc: OrderService,
+) -> None:
+    order = delivered(svc)
+    first, second = returned(svc, order.id, {"L3": 1}), returned(svc, order.id, {"L2": 1})
+    svc.refund_return(order.id, first, reference="r", reason="returned")
+    before = svc.get(order.id)
+
+    with pytest.raises(PaymentReferenceConflict):
+        svc.refund_return(order.id, second, reference="r", reason="returned")
+
+    assert before == svc.get(order.id)
+
+
+def test_a_refund_only_noticed_again_by_its_reference_refunds_once(svc: OrderService) -> None:
+    order_id = shop.paid(svc, ("TEA", 2))
+    once = svc.refund_only(order_id, {"L1": 1}, reference="r", reason="sold out")
+
+    assert once == svc.refund_only(order_id, {"L1": 1}, reference="r", reason="sold out")
 
 
 def test_a_refund_records_refund_issued_with_actor_and_reason(svc: OrderService) -> None:

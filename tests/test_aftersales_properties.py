@@ -3,15 +3,19 @@
 A ``RuleBasedStateMachine`` drives one shop through any sequence of placing and paying,
 partial shipments with several carriers, tracking updates in any order (duplicates and late
 ones included), the buyer confirming receipt, auto-completion, returns requested, approved,
-rejected, received (restocked or written off), refunded or exchanged, refund-only of
-unshipped units and of lost parcels. A command may be refused with an orderkit error (the
-rules do not second-guess the domain), but a refused command must change nothing, and after
-every step these invariants hold:
+rejected, received (restocked or written off), refunded, exchanged or converted from an
+exchange to a refund, refund-only of unshipped units and of lost parcels, order-level refunds
+(a goodwill part, the shipping fee, everything held, a cent too much) interleaved with all of
+those, and providers' refund notices arriving again. A command may be refused with an
+orderkit error (the rules do not second-guess the domain), but a refused command must change
+nothing, and after every step these invariants hold:
 
 - shipped per line never above ordered (cancelled units included);
 - returned never above delivered, delivered never above shipped;
 - refunded never above paid, per line and in total; refunding every unit of every line
   refunds exactly what was paid;
+- what the units can still be refunded for adds up to what the order holds, and every return
+  waiting for its refund (or an exchange waiting for its replacement) can be refunded;
 - stock on hand plus stock shipped out equals stock received minus write-offs (and the
   stock records agree with the reservations);
 - the order's status is the one the default machine allows for its shipments and refunds.
@@ -45,8 +49,10 @@ import shop
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.clock import FixedClock
-from orderkit.domain.aftersales import Disposition, ReturnKind, ReturnStatus
+from orderkit.domain.aftersales import Disposition, ReturnEvent, ReturnKind, ReturnStatus
+from orderkit.domain.money import Money
 from orderkit.domain.order import Order
+from orderkit.domain.returns import refund_lines, refundable_shares
 from orderkit.domain.shipping import TrackingEvent, TrackingStatus
 from orderkit.errors import OrderkitError
 from orderkit.ports import Storage
@@ -66,6 +72,8 @@ ACTIONS = (
     *["handle_a_return"] * 3,
     "claim_a_lost_parcel",
     "refund_unshipped",
+    *["refund_part_of_an_order"] * 2,
+    "replay_a_refund_notice",
 )
 GOODS_BACK = frozenset({ReturnStatus.RECEIVED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED})
 
@@ -234,7 +242,7 @@ class AfterSalesLives(RuleBasedStateMachine):
         after = self.svc.get(order.id)
         if len(after.returns) > before:  # requested: often see it through at once
             disposition = data.draw(st.sampled_from(Disposition.ALL), label="disposition")
-            steps = data.draw(st.integers(0, 3), label="steps")
+            steps = data.draw(st.integers(0, 4), label="steps")
             self._advance(data, order.id, after.returns[-1].return_id, disposition, steps)
 
     def claim_a_lost_parcel(self, data: st.DataObject) -> None:
@@ -286,6 +294,42 @@ class AfterSalesLives(RuleBasedStateMachine):
             ),
         )
 
+    def refund_part_of_an_order(self, data: st.DataObject) -> None:
+        """An order-level refund: the shipping fee, a part, everything held, or a cent over."""
+        holding = [o for o in self._orders() if o.net_paid.is_positive]
+        if not holding:
+            return
+        order = data.draw(st.sampled_from(holding), label="order")
+        held = order.net_paid
+        cent = Money("0.01", order.currency)
+        amounts = [order.totals.shipping, held, held + cent, cent]
+        part = data.draw(st.integers(1, held.minor), label="part")
+        amount = data.draw(st.sampled_from([*amounts, held.allocate([part, held.minor])[0]]))
+        if not amount.is_positive:
+            return
+        self._attempt(
+            order.id,
+            lambda: self.svc.refund(
+                order.id, amount, reference=self._next("gw-"), reason="goodwill"
+            ),
+        )
+
+    def replay_a_refund_notice(self, data: st.DataObject) -> None:
+        """The provider sends a refund's notice again: nothing changes."""
+        refunded = [(o, r) for o in self._orders() for r in o.refunds if r.reference]
+        if not refunded:
+            return
+        order, refund = data.draw(st.sampled_from(refunded), label="refund")
+        if refund.return_id is None:
+            again = self.svc.refund(
+                order.id, refund.amount, reference=refund.reference, reason="again"
+            )
+        else:
+            again = self.svc.refund_return(
+                order.id, refund.return_id, reference=refund.reference, reason="again"
+            )
+        assert order == again == self.svc.get(order.id)
+
     def handle_a_return(self, data: st.DataObject) -> None:
         disposition = data.draw(st.sampled_from(Disposition.ALL), label="disposition")
         machine = self.svc.return_machine
@@ -297,7 +341,7 @@ class AfterSalesLives(RuleBasedStateMachine):
         ]
         if pending:
             order_id, ret_id = data.draw(st.sampled_from(pending), label="return")
-            self._advance(data, order_id, ret_id, disposition, data.draw(st.integers(1, 3)))
+            self._advance(data, order_id, ret_id, disposition, data.draw(st.integers(1, 4)))
 
     def _advance(
         self, data: st.DataObject, order_id: str, ret_id: str, disposition: str, steps: int
@@ -314,6 +358,9 @@ class AfterSalesLives(RuleBasedStateMachine):
             ),
             "exchange": lambda: svc.exchange(
                 order_id, ret_id, carrier="sf", tracking_number=self._next("X")
+            ),
+            ReturnEvent.CONVERT_TO_REFUND: lambda: svc.convert_exchange_to_refund(
+                order_id, ret_id, reference=self._next("rf-"), reason="no replacement"
             ),
         }
         for _ in range(steps):
@@ -346,6 +393,22 @@ class AfterSalesLives(RuleBasedStateMachine):
         for order in self._orders():
             if all(order.units_refunded(ln.line_id) == ln.quantity for ln in order.lines):
                 assert order.amount_paid == order.amount_refunded
+
+    @invariant()
+    def every_return_waiting_for_money_can_be_refunded_for_what_its_units_hold(self) -> None:
+        machine = self.svc.return_machine
+        for order in self._orders():
+            shares = refundable_shares(order)
+            held = Money.sum((m for units in shares.values() for m in units), order.currency)
+            assert order.net_paid == held, (order.net_paid, held)
+            for ret in order.returns:
+                events = {ReturnEvent.REFUND, ReturnEvent.CONVERT_TO_REFUND}
+                if not events & set(machine.allowed_events(ret.status)):
+                    continue
+                if ret.kind == ReturnKind.REFUND_ONLY and ret.status != ReturnStatus.APPROVED:
+                    continue
+                lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
+                assert Money.sum((rl.amount for rl in lines), order.currency) <= order.net_paid
 
     @invariant()
     def stock_on_hand_and_out_add_up_to_stock_received_less_write_offs(self) -> None:

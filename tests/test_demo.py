@@ -14,7 +14,9 @@ import pytest
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.cli import main
 from orderkit.demo import run_demo
+from orderkit.domain.financials import order_financials
 from orderkit.domain.lifecycle import default_order_machine
+from orderkit.domain.money import Money
 from orderkit.service import OrderService
 
 
@@ -152,6 +154,20 @@ def test_receipt_files_sort_in_the_order_they_were_sent(shop: tuple[Path, str, s
     names = sorted(p.name for p in (folder / "receipts").glob("SO-2026-000002-*.txt"))
     versions = [int(name.split("-")[3].split(".")[0]) for name in names]
     assert (True, sorted(versions)) == (len(versions) > 3, versions)
+
+
+def test_the_summary_reports_profit_net_of_refunds_and_returns(
+    shop: tuple[Path, str, str],
+) -> None:
+    folder, _, second = shop
+    storage = SQLiteStorage(folder / "shop.sqlite3")
+    try:
+        orders = OrderService(storage).find(limit=1000).items
+    finally:
+        storage.close()
+    eur = Money.sum((order_financials(o).profit for o in orders if o.currency == "EUR"), "EUR")
+    assert any(o.currency == "EUR" and o.refunds for o in orders)
+    assert f"gross profit {eur.format('en_US'):>12}" in second
 
 
 def test_the_summary_counts_returns_in_words(shop: tuple[Path, str, str]) -> None:

@@ -15,11 +15,12 @@ from orderkit.domain.events import (
     NewEvent,
     PaymentReminderDue,
     RecordedEvent,
+    RefundIssued,
     ReturnApproved,
     ShipmentException,
 )
 from orderkit.domain.money import Money
-from orderkit.domain.order import Order
+from orderkit.domain.order import Order, Refund
 from orderkit.domain.receipt import PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.domain.shipping import RateQuote, TrackingEvent, TrackingStatus
 from orderkit.errors import ValidationError
@@ -238,6 +239,16 @@ def test_a_full_refund_queues_one_closed_receipt_not_a_refund_receipt_too(
     )
     drafts = notifier(renderer).notifications(refunded, last_command(svc, refunded, before))
     assert [ReceiptKind.ORDER_CLOSED] == kinds(drafts)
+
+
+def test_a_zero_refund_tells_the_customer_nothing(renderer: ReceiptRenderer) -> None:
+    svc = service()
+    order = place(svc)
+    paid = svc.pay(order.id, order.total, reference="p-1", actor="psp")
+    zero = Refund("rf-0", Money.zero(order.currency), "", "nothing left", T0, (), "ret-1")
+    event = NewEvent(f"order:{paid.id}", T0, "ops", "", RefundIssued(zero, zero.amount))
+
+    assert [] == notifier(renderer).notifications(paid, [event])
 
 
 def test_a_partial_refund_queues_the_refund_receipt(renderer: ReceiptRenderer) -> None:

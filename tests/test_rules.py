@@ -8,6 +8,7 @@ out.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -21,6 +22,7 @@ from orderkit import (
     LineDraft,
     Money,
     Overpayment,
+    PaymentReferenceConflict,
     RefundExceedsPayment,
     ReturnNotAllowed,
     ValidationError,
@@ -42,12 +44,21 @@ from orderkit.domain.events import (
     TagRemoved,
     TrackingUpdated,
 )
+from orderkit.domain.financials import OrderFinancials, order_financials
 from orderkit.domain.inventory import ReservationPolicy, StockMovement
 from orderkit.domain.lifecycle import default_order_machine
-from orderkit.domain.order import LineItem, Order, Payment, Refund, ShipmentLine
+from orderkit.domain.order import (
+    Adjustment,
+    AdjustmentKind,
+    LineItem,
+    Order,
+    Payment,
+    Refund,
+    ShipmentLine,
+)
 from orderkit.domain.payments import capture_payment, close, record_refund, settle_if_paid
 from orderkit.domain.placement import flag_address, new_order, placed, reserve_at_placement
-from orderkit.domain.returns import check_return_request
+from orderkit.domain.returns import check_return_request, refund_lines, refundable_shares
 from orderkit.domain.shipments import (
     EXCEPTION_TAG,
     add_shipment,
@@ -141,6 +152,32 @@ def test_paying_a_paid_order_is_an_invalid_transition() -> None:
         capture_payment(paid(), Payment("P2", eur("1.00"), "r", "", NOW), MACHINE)
 
 
+def test_a_payment_noticed_again_with_its_reference_and_amount_changes_nothing() -> None:
+    once = capture_payment(an_order(), Payment("P1", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    again = capture_payment(once.order, Payment("P2", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    assert Decision(once.order) == again
+    assert eur("7.00") == again.order.balance_due
+
+
+def test_a_payment_noticed_again_after_it_settled_the_order_changes_nothing() -> None:
+    settled = paid()
+
+    assert Decision(settled) == capture_payment(
+        settled, Payment("P2", eur("10.00"), "psp-1", "card", NOW), MACHINE
+    )
+
+
+def test_a_payment_reference_recorded_for_another_amount_is_a_conflict() -> None:
+    once = capture_payment(an_order(), Payment("P1", eur("3.00"), "psp-42", "card", NOW), MACHINE)
+
+    with pytest.raises(PaymentReferenceConflict) as raised:
+        capture_payment(once.order, Payment("P2", eur("4.00"), "psp-42", "card", NOW), MACHINE)
+
+    assert ("payment_reference_conflict", "psp-42") == (raised.value.code, raised.value.reference)
+
+
 def test_an_order_with_nothing_to_pay_is_settled_along_pay() -> None:
     free = an_order(lines=(LineItem("L1", "MUG", "Mug", 1, eur("0.00")),))
 
@@ -176,6 +213,38 @@ def test_refunding_everything_closes_the_order_and_releases_its_stock() -> None:
 def test_refunding_more_than_was_paid_is_refused() -> None:
     with pytest.raises(RefundExceedsPayment):
         record_refund(paid(), Refund("R1", eur("10.01"), "r", "x", NOW), MACHINE)
+
+
+def test_a_refund_noticed_again_with_its_reference_and_amount_changes_nothing() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    again = record_refund(once.order, Refund("R2", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    assert Decision(once.order) == again
+    assert eur("6.00") == again.order.net_paid
+
+
+def test_a_refund_reference_recorded_for_another_amount_is_a_conflict() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+    with pytest.raises(PaymentReferenceConflict):
+        record_refund(once.order, Refund("R2", eur("5.00"), "psp-r1", "damaged", NOW), MACHINE)
+
+
+def test_an_order_level_refund_comes_off_every_unit_by_what_it_still_holds() -> None:
+    once = record_refund(paid(), Refund("R1", eur("4.00"), "psp-r1", "late", NOW), MACHINE)
+
+    assert {"L1": (eur("3.00"), eur("3.00"))} == refundable_shares(once.order)
+    assert eur("3.00") == refund_lines(once.order, {"L1": 1})[0].amount
+
+
+def test_an_order_level_refund_after_a_unit_was_refunded_comes_off_the_units_left() -> None:
+    one_back = Refund("R1", eur("5.00"), "psp-r1", "broken", NOW, refund_lines(paid(), {"L1": 1}))
+    goodwill = Refund("R2", eur("2.00"), "psp-r2", "late", NOW)
+
+    order = paid(refunds=(one_back, goodwill))
+
+    assert {"L1": (eur("0.00"), eur("3.00"))} == refundable_shares(order)
 
 
 def test_refunding_part_of_a_partial_payment_is_refused_naming_the_amount() -> None:
@@ -392,3 +461,87 @@ def test_cancelling_closes_the_order_and_releases_all_it_holds() -> None:
 def test_an_order_holding_money_cannot_be_cancelled() -> None:
     with pytest.raises(InvalidTransition):
         close(paid(), "cancel", MACHINE)
+
+
+# -- financials -------------------------------------------------------------------------------
+
+MUGS_AT_COST = (LineItem("L1", "MUG", "Mug", 2, eur("5.00"), unit_cost=eur("2.00")),)
+
+
+def costed_and_shipped(**changes: object) -> Order:
+    """Two mugs at 5.00 EUR costing 2.00 EUR each, paid and shipped."""
+    shipment = new_shipment("S1", [ShipmentLine("L1", 2)], ShipmentLabel("ups", "", "1Z1"), NOW)
+    return add_shipment(paid(lines=MUGS_AT_COST, **changes), shipment, MACHINE).order
+
+
+def test_a_paid_order_earns_its_revenue_less_the_cost_of_its_goods() -> None:
+    assert OrderFinancials(
+        revenue=eur("10.00"),
+        discounts=eur("0.00"),
+        shipping=eur("0.00"),
+        tax=eur("0.00"),
+        cost_of_goods=eur("4.00"),
+        refunds=eur("0.00"),
+        restocked_cost=eur("0.00"),
+    ) == order_financials(paid(lines=MUGS_AT_COST))
+
+
+def test_a_closed_order_refunded_in_full_earns_nothing_and_loses_the_goods_it_gave() -> None:
+    refund = Refund("R1", eur("10.00"), "psp-r1", "lost in the post", NOW)
+    closed = record_refund(costed_and_shipped(), refund, MACHINE).order
+
+    figures = order_financials(closed)
+
+    assert ("closed", eur("0.00"), eur("10.00"), eur("-4.00")) == (
+        closed.status,
+        figures.revenue,
+        figures.refunds,
+        figures.profit,
+    )
+
+
+def test_a_unit_returned_to_the_shelf_and_refunded_costs_nothing() -> None:
+    order = costed_and_shipped()
+    back = Return(
+        "RT1", "refund", (ReturnLine("L1", 1, disposition="restock"),), "refunded", NOW, "lin"
+    )
+    refund = Refund("R1", eur("5.00"), "r", "returned", NOW, refund_lines(order, {"L1": 1}), "RT1")
+
+    figures = order_financials(attrs.evolve(order, returns=(back,), refunds=(refund,)))
+
+    assert (eur("5.00"), eur("2.00"), eur("3.00")) == (
+        figures.revenue,
+        figures.net_cost,
+        figures.profit,
+    )
+
+
+def test_an_order_refunded_before_it_shipped_costs_nothing() -> None:
+    refund = Refund("R1", eur("10.00"), "psp-r1", "cancelled", NOW)
+    closed = record_refund(paid(lines=MUGS_AT_COST), refund, MACHINE).order
+
+    assert eur("0.00") == order_financials(closed).profit
+
+
+def test_an_unpaid_order_has_sold_nothing_yet() -> None:
+    assert (eur("0.00"), eur("0.00")) == (
+        order_financials(an_order(lines=MUGS_AT_COST)).revenue,
+        order_financials(an_order(lines=MUGS_AT_COST)).cost_of_goods,
+    )
+
+
+def test_what_an_order_holds_is_split_into_revenue_shipping_and_tax_by_its_charges() -> None:
+    taxed = (LineItem("L1", "MUG", "Mug", 2, eur("5.00"), tax_rate=Decimal("0.20")),)
+    fee = (Adjustment(AdjustmentKind.SHIPPING, "post", amount=eur("3.00")),)
+    payment = Payment("P1", eur("15.00"), "p", "", NOW)
+    order = an_order(lines=taxed, adjustments=fee, payments=(payment,), status="awaiting_shipment")
+    refunded = record_refund(order, Refund("R1", eur("7.50"), "r", "half back", NOW), MACHINE)
+
+    figures = order_financials(refunded.order)
+
+    # Charged 10.00 goods, 3.00 shipping, 2.00 tax; half of the 15.00 is held.
+    assert (eur("5.00"), eur("1.50"), eur("1.00")) == (
+        figures.revenue,
+        figures.shipping,
+        figures.tax,
+    )

@@ -21,6 +21,7 @@ from orderkit import (
     OrderDraft,
     OrderNotFound,
     OrderService,
+    PaymentReferenceConflict,
     ValidationError,
 )
 from orderkit.adapters.memory import MemoryStorage
@@ -164,6 +165,41 @@ def test_refunding_again_with_the_same_key_records_one_refund(
         )
 
     assert (1, usd("5.00")) == (len(refunded.refunds), service.get(order.id).amount_refunded)
+
+
+def test_a_payment_noticed_twice_by_its_reference_counts_once(
+    service: OrderService, order: Order
+) -> None:
+    service.pay(order.id, usd("3.00"), reference="psp-42")
+    before = state(service, order)
+
+    again = service.pay(order.id, usd("3.00"), reference="psp-42")
+
+    assert (usd("17.00"), before) == (again.balance_due, state(service, order))
+
+
+def test_a_payment_reference_used_again_for_another_amount_is_refused_changing_nothing(
+    service: OrderService, order: Order
+) -> None:
+    service.pay(order.id, usd("3.00"), reference="psp-42")
+    before = state(service, order)
+
+    with pytest.raises(PaymentReferenceConflict):
+        service.pay(order.id, usd("4.00"), reference="psp-42")
+
+    assert before == state(service, order)
+
+
+def test_a_refund_noticed_twice_by_its_reference_counts_once(
+    service: OrderService, order: Order
+) -> None:
+    service.pay(order.id, usd("20.00"), reference="psp-rest")
+    service.refund(order.id, usd("2.00"), reference="r-1", reason="scratched")
+    before = state(service, order)
+
+    again = service.refund(order.id, usd("2.00"), reference="r-1", reason="scratched")
+
+    assert (usd("23.00"), before) == (again.net_paid, state(service, order))
 
 
 def test_refunding_everything_held_before_payment_lets_the_order_be_cancelled(

@@ -23,6 +23,7 @@ from orderkit.domain.aftersales import (
 )
 from orderkit.domain.edits import EditPolicy
 from orderkit.domain.events import RecordedEvent
+from orderkit.domain.financials import OrderFinancials, order_financials
 from orderkit.domain.inventory import ReservationPolicy, StockLevel, StockMovement
 from orderkit.domain.lifecycle import OrderEvent, OrderStatus, default_order_machine
 from orderkit.domain.money import Money, minor_units, set_currency_exponent
@@ -59,7 +60,7 @@ from orderkit.domain.receipt import (
     ReceiptLine,
     ReceiptShipment,
 )
-from orderkit.domain.returns import refund_lines, unit_shares
+from orderkit.domain.returns import refund_lines, refundable_shares, unit_shares
 from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent, TrackingStatus
 from orderkit.domain.status import StatusMachine, Transition
 from orderkit.domain.tax import TaxPolicy, TaxScope
@@ -92,6 +93,7 @@ from orderkit.errors import (
     OutOfStock,
     Overpayment,
     PaymentError,
+    PaymentReferenceConflict,
     RefundExceedsPayment,
     RefundNotRecorded,
     RenderError,
@@ -197,6 +199,7 @@ __all__ = [
     "Order",
     "OrderDraft",
     "OrderEvent",
+    "OrderFinancials",
     "OrderNotFound",
     "OrderNumbering",
     "OrderQuery",
@@ -218,6 +221,7 @@ __all__ = [
     "Parcel",
     "Payment",
     "PaymentError",
+    "PaymentReferenceConflict",
     "PaymentState",
     "PaymentsPort",
     "PersonalizationBlock",
@@ -289,8 +293,10 @@ __all__ = [
     "default_order_machine",
     "minor_units",
     "negotiate_locale",
+    "order_financials",
     "receipt_report",
     "refund_lines",
+    "refundable_shares",
     "return_machine",
     "set_currency_exponent",
     "unit_shares",

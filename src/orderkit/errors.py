@@ -31,7 +31,9 @@ do not know orderkit.
     ├── PaymentError
     │   ├── Overpayment
     │   ├── RefundExceedsPayment
-    │   └── RefundNotRecorded                 the provider paid; recording it failed
+    │   ├── RefundNotRecorded                 the provider paid; recording it failed
+    │   └── PaymentReferenceConflict          a provider reference already recorded for
+    │                                         another amount or another refund
     ├── EditError
     │   ├── EditNotAllowed
     │   └── SelfApproval
@@ -96,6 +98,7 @@ __all__ = [
     "OutboxStateError",
     "Overpayment",
     "PaymentError",
+    "PaymentReferenceConflict",
     "RefundExceedsPayment",
     "RefundNotRecorded",
     "RenderError",
@@ -445,6 +448,28 @@ class RefundNotRecorded(PaymentError):
         self.order_id = order_id
         self.reference = reference
         self.idempotency_key = idempotency_key
+
+
+class PaymentReferenceConflict(PaymentError):
+    """The provider's reference is already recorded on the order for something else.
+
+    A payment provider retries its notifications, so a payment (or refund) reported again
+    with the same reference and amount changes nothing. The same reference with another
+    amount, or naming another refund, is not a retry: check the provider's records, and
+    give each payment or refund its own reference.
+    """
+
+    code = "payment_reference_conflict"
+    http_status = 409
+
+    def __init__(self, order_id: str, what: str, reference: str, recorded: str, asked: str) -> None:
+        super().__init__(
+            f"order {order_id}: {what} reference {reference!r} is recorded for {recorded}, "
+            f"not {asked}; a retried notice repeats the same {what}, so check the provider "
+            f"and give a different {what} its own reference"
+        )
+        self.order_id = order_id
+        self.reference = reference
 
 
 class EditError(OrderkitError):

@@ -18,6 +18,7 @@ from orderkit.domain.events import (
     StatusChanged,
     TrackingUpdated,
 )
+from orderkit.domain.financials import order_financials
 from orderkit.domain.lifecycle import OrderStatus
 from orderkit.domain.money import Money
 from orderkit.domain.order import (
@@ -56,12 +57,9 @@ def summarise(shop: Shop) -> None:
     say("  Revenue held (paid minus refunded), by currency:")
     for currency in sorted(revenue):
         total = Money.sum(revenue[currency], currency)
+        # Net of refunds and returns: a closed order refunded in full earns nothing.
         profit = Money.sum(
-            (
-                o.totals.profit
-                for o in orders
-                if o.currency == currency and o.status != OrderStatus.CLOSED
-            ),
+            (order_financials(o).profit for o in orders if o.currency == currency),
             currency,
         )
         held, gross = total.format("en_US"), profit.format("en_US")

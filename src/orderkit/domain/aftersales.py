@@ -3,19 +3,25 @@
 A :class:`Return` lives on its order (``Order.returns``) and moves through its own machine::
 
     requested ─approve─▶ approved ─receive─▶ received ─refund─▶ refunded
-        │                    │                   └──exchange─▶ exchanged
+        │                    │                   ├──exchange─▶ exchanged
+        │                    │                   └──convert_to_refund (exchange)─▶ refunded
         └─reject─▶ rejected  └─refund (refund_only)─▶ refunded
 
 ``refund`` returns send goods back and get money; ``exchange`` returns send goods back and get
 a replacement shipment; ``refund_only`` gives money back for units that never shipped or were
-lost in transit, so nothing comes back and nothing is received.
+lost in transit, so nothing comes back and nothing is received. An exchange whose
+replacement cannot ship is refunded instead (``convert_to_refund``): it keeps its kind, and
+its units are paid back as a ``refund`` return's are.
 
 Refund amounts come from the order's per-line totals (:class:`orderkit.domain.order.LineTotals`),
 where order-level discounts, coupons and the shipping fee are already spread over lines with
 :meth:`Money.allocate`. A line's total is split over its units the same way, and a refund of
-``k`` units takes the next ``k`` unit shares not yet refunded. So a line's refunds never
-exceed what was paid for it, and refunding every unit of every line gives back exactly the
-order's total. The shipping fee is refunded with the units it was spread over.
+``k`` units takes the next ``k`` units not yet refunded, each for what it still holds: its
+share, less its part of the refunds of the whole order made before (spread over the units
+by what each holds; :func:`orderkit.domain.returns.refundable_shares`). So a line's refunds
+never exceed what was paid for it, the order's never exceed what was paid, and refunding
+every unit of every line gives back exactly the order's total. The shipping fee is refunded
+with the units it was spread over.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ class ReturnEvent:
     RECEIVE = "receive"
     REFUND = "refund"
     EXCHANGE = "exchange"
+    CONVERT_TO_REFUND = "convert_to_refund"  # an exchange paid back instead
 
 
 class Disposition:
@@ -187,6 +194,7 @@ def return_machine() -> StatusMachine[Return]:
             t(s.APPROVED, e.REFUND, s.REFUNDED, ["refund_only"]),
             t(s.RECEIVED, e.REFUND, s.REFUNDED, ["refund_kind"]),
             t(s.RECEIVED, e.EXCHANGE, s.EXCHANGED, ["exchange_kind"]),
+            t(s.RECEIVED, e.CONVERT_TO_REFUND, s.REFUNDED, ["exchange_kind"]),
         ],
         guards={
             "brings_goods_back": goods,

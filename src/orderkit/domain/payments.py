@@ -7,6 +7,8 @@ payment or refund value (its id, its time) is made by the caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from orderkit.domain.decision import Decision, Release, Reserve, fire
@@ -15,9 +17,52 @@ from orderkit.domain.inventory import unshipped
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.order import Order, Payment, Refund, check_currency
 from orderkit.domain.status import StatusMachine
-from orderkit.errors import InvalidTransition, Overpayment, RefundExceedsPayment, ValidationError
+from orderkit.errors import (
+    InvalidTransition,
+    Overpayment,
+    PaymentReferenceConflict,
+    RefundExceedsPayment,
+    ValidationError,
+)
 
-__all__ = ["capture_payment", "close", "move_along_pay", "record_refund", "settle_if_paid"]
+__all__ = [
+    "capture_payment",
+    "close",
+    "describe_refund",
+    "move_along_pay",
+    "record_refund",
+    "repeats_refund",
+    "settle_if_paid",
+]
+
+
+def describe_refund(refund: Refund) -> str:
+    """A refund as an error message names it: its amount, and the return it settles."""
+    if refund.return_id is None:
+        return f"a refund of {refund.amount}"
+    return f"the refund of return {refund.return_id} ({refund.amount})"
+
+
+def repeats_refund(
+    order: Order, reference: str | None, same: Callable[[Refund], bool], asked: str
+) -> bool:
+    """Whether the refund the provider made as ``reference`` is recorded on the order
+    already, for this same request (``same`` says which recorded refund would be it).
+
+    Providers retry their notices; a retry changes nothing.
+
+    Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund (``asked``
+            names the one asked for now).
+    """
+    earlier = next((r for r in order.refunds if reference and r.reference == reference), None)
+    if earlier is None:
+        return False
+    if same(earlier):
+        return True
+    raise PaymentReferenceConflict(
+        order.number, "refund", earlier.reference, describe_refund(earlier), asked
+    )
 
 
 def move_along_pay(order: Order, machine: StatusMachine[Order]) -> Decision[Order]:
@@ -42,11 +87,26 @@ def capture_payment(
 ) -> Decision[Order]:
     """Record a captured payment; paid in full, the order moves along ``pay``.
 
+    A payment whose provider reference is recorded already, with the same amount, is the
+    provider's notice again: the decision changes nothing (whatever the status is now).
+
     Raises:
+        PaymentReferenceConflict: the reference is recorded for another amount.
         InvalidTransition: the order is not awaiting payment.
         CurrencyMismatch: the payment is in another currency.
         Overpayment: the amount exceeds the balance due.
     """
+    earlier = next((p for p in order.payments if p.reference == payment.reference), None)
+    if earlier is not None:
+        if earlier.amount == payment.amount:
+            return Decision(order)
+        raise PaymentReferenceConflict(
+            order.number,
+            "payment",
+            payment.reference,
+            f"a payment of {earlier.amount}",
+            f"a payment of {payment.amount}",
+        )
     allowed = machine.allowed_events(order.status)
     if OrderEvent.PAY not in allowed:
         raise InvalidTransition(order.status, OrderEvent.PAY, allowed)
@@ -68,12 +128,20 @@ def record_refund(order: Order, refund: Refund, machine: StatusMachine[Order]) -
     order (``refund_full``) and releases its reservations. Before the order is paid in full,
     only everything held may be refunded: a part of it would let the order be paid off short.
 
+    A refund whose provider reference is recorded already, with the same amount, is the
+    provider's notice again: the decision changes nothing.
+
     Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund.
         CurrencyMismatch: the refund is in another currency.
         RefundExceedsPayment: more than was paid and not yet refunded.
         ValidationError: (``amount``) a part of what is held, before the order is paid in full.
     """
     amount = refund.amount
+    if repeats_refund(
+        order, refund.reference, lambda r: r.amount == amount, f"a refund of {amount}"
+    ):
+        return Decision(order)
     check_currency(amount, order.currency)
     if amount > order.net_paid:
         raise RefundExceedsPayment(

@@ -7,13 +7,21 @@ their machine live in :mod:`orderkit.domain.aftersales`; the rules here read an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from orderkit.domain.aftersales import RefundLine, Return, ReturnKind, ReturnPolicy, ReturnStatus
+from orderkit.domain.aftersales import (
+    RefundLine,
+    Return,
+    ReturnKind,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnStatus,
+)
 from orderkit.domain.checks import require_whole
 from orderkit.domain.money import Money
-from orderkit.domain.order import Order
+from orderkit.domain.order import Order, Refund
+from orderkit.domain.payments import repeats_refund
 from orderkit.domain.shipping import TrackingStatus
 from orderkit.errors import (
     RefundExceedsPayment,
@@ -22,7 +30,14 @@ from orderkit.errors import (
     ValidationError,
 )
 
-__all__ = ["check_return_request", "refund_lines", "unit_shares"]
+__all__ = [
+    "check_return_request",
+    "refund_lines",
+    "refundable_shares",
+    "repeats_refund_only",
+    "repeats_return_refund",
+    "unit_shares",
+]
 
 _LOST = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNED_TO_SENDER})
 """Parcel states a ``refund_only`` return may name as lost."""
@@ -39,17 +54,53 @@ def unit_shares(order: Order, line_id: str) -> tuple[Money, ...]:
     return totals[line_id].total.allocate([1] * line.quantity)
 
 
+def refundable_shares(order: Order) -> dict[str, tuple[Money, ...]]:
+    """What each unit of each line can still be refunded for, by line id.
+
+    A unit starts at its :func:`unit_shares` share. The order's refunds are then taken in
+    the order they were made: a refund of units (a return, a refund-only) takes the line's
+    next units, which then hold nothing; a refund of the order as a whole (``refund``: a
+    goodwill gesture, the shipping fee) is split with :meth:`Money.allocate` over every unit
+    in proportion to what it still holds, and each unit holds that much less. So what the
+    units hold always adds up to what the order holds (paid in full, less refunded), a
+    unit never gives back more than it cost, and every return can be refunded for what is
+    left on its units, whatever was refunded before it.
+    """
+    zero = Money.zero(order.currency)
+    left = {line.line_id: list(unit_shares(order, line.line_id)) for line in order.lines}
+    done = dict.fromkeys(left, 0)
+    for refund in order.refunds:
+        if refund.lines:
+            for rl in refund.lines:
+                units = left.get(rl.line_id, [])
+                start = done.get(rl.line_id, 0)
+                for i in range(start, min(start + rl.quantity, len(units))):
+                    units[i] = zero
+                done[rl.line_id] = start + rl.quantity
+            continue
+        places = [(line_id, i) for line_id, units in left.items() for i in range(len(units))]
+        weights = [left[line_id][i].minor for line_id, i in places]
+        if not any(weights):
+            continue  # nothing left on any unit: the refund has nothing to come off
+        for (line_id, i), part in zip(places, refund.amount.allocate(weights), strict=True):
+            left[line_id][i] = max(left[line_id][i] - part, zero)
+    return {line_id: tuple(units) for line_id, units in left.items()}
+
+
 def refund_lines(order: Order, quantities: Mapping[str, int]) -> tuple[RefundLine, ...]:
     """The amount to refund for ``quantities`` more units per line, line by line.
 
-    Each line refunds the next unit shares (:func:`unit_shares`) not refunded yet, so the
-    same unit is never paid back twice and a line's refunds sum at most to its total.
+    Each line refunds its next units not refunded yet, each for what it still holds
+    (:func:`refundable_shares`: its unit share, less its part of the order-level refunds
+    made before), so the same unit is never paid back twice, a line's refunds sum at most to
+    its total, and the order's refunds at most to what was paid.
 
     Raises:
         ValidationError: an unknown line or a quantity below 1.
         RefundExceedsPayment: more units than the line has left to refund.
     """
     result = []
+    refundable = refundable_shares(order)
     for line_id, quantity in quantities.items():
         line = order.line(line_id)
         require_whole(f"lines[{line_id}]", quantity)
@@ -59,9 +110,45 @@ def refund_lines(order: Order, quantities: Mapping[str, int]) -> tuple[RefundLin
                 f"line {line_id} of order {order.number}: {done} of {line.quantity} unit(s) "
                 f"are refunded already; cannot refund {quantity} more"
             )
-        shares = unit_shares(order, line_id)[done : done + quantity]
+        shares = refundable[line_id][done : done + quantity]
         result.append(RefundLine(line_id, quantity, Money.sum(shares, order.currency)))
     return tuple(result)
+
+
+def repeats_return_refund(order: Order, return_id: str, reference: str | None) -> bool:
+    """Whether ``reference`` is recorded already as the refund of this return (the host's
+    notice again: nothing more to do).
+
+    Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund.
+    """
+    return repeats_refund(
+        order, reference, lambda r: r.return_id == return_id, f"the refund of return {return_id}"
+    )
+
+
+def repeats_refund_only(
+    order: Order, lines: Iterable[ReturnLine], shipment_id: str | None, reference: str | None
+) -> bool:
+    """Whether ``reference`` is recorded already as the refund of a refund-only return of
+    these same units (of the same lost parcel, or unshipped).
+
+    Raises:
+        PaymentReferenceConflict: the reference is recorded for another refund.
+    """
+    wanted = sorted((rl.line_id, rl.quantity) for rl in lines)
+
+    def same(refund: Refund) -> bool:
+        ret = next((r for r in order.returns if r.return_id == refund.return_id), None)
+        return (
+            ret is not None
+            and ret.kind == ReturnKind.REFUND_ONLY
+            and ret.shipment_id == shipment_id
+            and sorted((rl.line_id, rl.quantity) for rl in ret.lines) == wanted
+        )
+
+    units = ", ".join(f"{qty} x {line_id}" for line_id, qty in wanted)
+    return repeats_refund(order, reference, same, f"a refund only of {units}")
 
 
 def check_return_request(

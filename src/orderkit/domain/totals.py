@@ -67,7 +67,9 @@ class OrderTotals:
 
     @property
     def profit(self) -> Money:
-        """Net revenue minus the cost of goods captured on the lines."""
+        """Net revenue minus the cost of goods captured on the lines, as the order was charged:
+        before refunds and returns (:func:`~orderkit.domain.financials.order_financials`
+        gives the figures net of them)."""
         return self.net_revenue - self.cost
 
 

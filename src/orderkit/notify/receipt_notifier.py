@@ -116,6 +116,11 @@ class ReceiptNotifier:
         if event.type == "StatusChanged":
             to_status = getattr(event.payload, "to_status", None)
             return kind if to_status in self.closed_statuses else None
+        if event.type == "RefundIssued":
+            # A return whose units hold nothing any more is settled with a zero refund: no
+            # money moved, so there is nothing to tell the customer.
+            amount = _amount(event)
+            return None if amount is not None and amount.is_zero else kind
         return kind
 
     def notifications(self, order: Order, events: Sequence[NewEvent]) -> list[OutboxDraft]:

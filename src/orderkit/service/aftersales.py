@@ -14,7 +14,8 @@ Each command is one unit of work on the order: the return moves along
 - a refund-only of unshipped units takes them off the order (their reservation is released
   and, if everything else has shipped, the order moves on to ``shipped``); one for a lost
   parcel stops the order waiting for that parcel;
-- an exchange reserves and ships replacement units as a shipment of their own.
+- an exchange reserves and ships replacement units as a shipment of their own; one whose
+  replacement cannot ship is refunded instead (``convert_exchange_to_refund``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ from orderkit.domain.inventory import StockMovement
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order, Refund, ShipmentLine
-from orderkit.domain.returns import check_return_request, refund_lines
+from orderkit.domain.returns import (
+    check_return_request,
+    refund_lines,
+    repeats_refund_only,
+    repeats_return_refund,
+)
 from orderkit.domain.shipments import shipment_label
 from orderkit.domain.shipping import ShipmentLabel
 from orderkit.errors import (
@@ -273,16 +279,17 @@ class AfterSalesCommands(ShippingCommands):
         ret: Return,
         payout: Payout,
         refund_id: str,
+        event: str = ReturnEvent.REFUND,
     ) -> Order:
         """Record the refund of ``ret``'s units, paid as ``payout`` says, and let stock and
-        status follow.
+        status follow; the return moves along ``event``.
 
         Raises:
             ConcurrencyConflict: the return became refundable only after the provider was
                 asked (nothing was paid); the runner tries again.
             RefundNotRecorded: what the units come to now is not what the provider paid.
         """
-        self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)  # refuse early, clearly
+        self.return_machine.fire(ret, ret.status, event)  # refuse early, clearly
         lines = refund_lines(order, {rl.line_id: rl.quantity for rl in ret.lines})
         amount = Money.sum((rl.amount for rl in lines), order.currency)
         if amount > order.net_paid:
@@ -296,7 +303,7 @@ class AfterSalesCommands(ShippingCommands):
         refund = Refund(
             refund_id, amount, payout.reference, tx.reason, tx.now, lines, ret.return_id
         )
-        after = self._move(order, attrs.evolve(ret, refund_id=refund_id), ReturnEvent.REFUND)
+        after = self._move(order, attrs.evolve(ret, refund_id=refund_id), event)
         after = attrs.evolve(after, refunds=(*after.refunds, refund))
         tx.record(order_stream(order.id), RefundIssued(refund, after.amount_refunded))
         if ret.kind == ReturnKind.REFUND_ONLY and ret.shipment_id is None and order.stock_reserved:
@@ -360,6 +367,8 @@ class AfterSalesCommands(ShippingCommands):
         amount = Money.sum((rl.amount for rl in lines), order.currency)
         if amount > order.net_paid:
             return Payout(None, None, key)
+        if amount.is_zero:
+            return Payout("", None, key)  # refunded already by the order's own refunds
         return Payout(self.payments.refund(order, amount, idempotency_key=key), amount, key)
 
     def _record_payout(self, order_id: str, payout: Payout, record: Callable[[], Order]) -> Order:
@@ -397,24 +406,74 @@ class AfterSalesCommands(ShippingCommands):
         then fails, :class:`RefundNotRecorded` names the provider's reference, and calling
         again with the same key records it (the provider, honouring the key, pays once).
 
-        With an ``idempotency_key``, sending the same request again returns the order as it
-        is instead of refusing it; a different request with the key raises
-        :class:`IdempotencyConflict`. A caller that retries a call itself (after a timeout,
-        say) must pass an ``idempotency_key``: without one, each call is a new request.
+        A ``reference`` the order already has for this return's refund is the host's notice
+        again: the order is returned unchanged. With an ``idempotency_key``, sending the
+        same request again returns the order as it is instead of refusing it; a different
+        request with the key raises :class:`IdempotencyConflict`. A caller that retries a
+        call itself (after a timeout, say) must pass an ``idempotency_key``: without one,
+        each call is a new request.
 
         Raises:
             ReturnNotFound: no such return on the order.
             InvalidTransition: the return is not ready to refund (or is an exchange).
             RefundExceedsPayment: more than the order holds (after goodwill refunds).
+            PaymentReferenceConflict: ``reference`` is recorded for another refund.
             ValidationError: no reference and no payments port.
             PaymentError: the payments port refused; nothing is recorded.
         """
+        return self._refund_received(
+            order_id, return_id, ReturnEvent.REFUND, reference, reason, actor, idempotency_key
+        )
+
+    def convert_exchange_to_refund(
+        self,
+        order_id: str,
+        return_id: str,
+        *,
+        reference: str | None = None,
+        reason: str,
+        actor: str = "system",
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """Refund a received exchange instead of shipping its replacement (one that cannot
+        ship: out of stock, discontinued): the return moves to ``refunded`` along
+        ``convert_to_refund`` and its units are paid back as :meth:`refund_return` pays a
+        refund return's, with the same ``reference``, payments port and idempotency rules.
+
+        Raises:
+            ReturnNotFound: no such return on the order.
+            InvalidTransition: the return is not a received exchange.
+            RefundExceedsPayment, PaymentReferenceConflict, ValidationError, PaymentError:
+                as :meth:`refund_return`.
+        """
+        return self._refund_received(
+            order_id,
+            return_id,
+            ReturnEvent.CONVERT_TO_REFUND,
+            reference,
+            reason,
+            actor,
+            idempotency_key,
+        )
+
+    def _refund_received(
+        self,
+        order_id: str,
+        return_id: str,
+        event: str,
+        reference: str | None,
+        reason: str,
+        actor: str,
+        idempotency_key: str | None,
+    ) -> Order:
+        """Pay back a return's units, moving it along ``event`` (``refund``, or
+        ``convert_to_refund`` for an exchange)."""
         _require_reason(reason)
         refund_id = self.ids.new_id()  # drawn once: the same id on every retry of the command
 
         def units(order: Order) -> Mapping[str, int]:
             ret = order.return_(return_id)
-            self.return_machine.fire(ret, ret.status, ReturnEvent.REFUND)
+            self.return_machine.fire(ret, ret.status, event)
             return {rl.line_id: rl.quantity for rl in ret.lines}
 
         key = idempotency_key or f"orderkit-refund:{order_id}:{return_id}"
@@ -422,10 +481,12 @@ class AfterSalesCommands(ShippingCommands):
 
         def change(tx: Transaction, order: Order) -> Order:
             request = {"order_id": order_id, "return_id": return_id, "reference": reference}
-            if self._claim(tx, idempotency_key, "refund_return", request, return_id):
+            if self._claim(tx, idempotency_key, f"{event}_return", request, return_id):
                 return order  # the same request again: it was refunded the first time
+            if repeats_return_refund(order, return_id, reference):
+                return order  # the host's notice again: refunded the first time
             ret = order.return_(return_id)
-            return self._refund(tx, order, order, ret, payout, refund_id)
+            return self._refund(tx, order, order, ret, payout, refund_id, event)
 
         return self._record_payout(
             order_id, payout, lambda: self._mutate(order_id, actor, reason, change)
@@ -445,8 +506,9 @@ class AfterSalesCommands(ShippingCommands):
         """Refund units that never shipped, or (``shipment_id``) units of a lost parcel, in
         one step: a ``refund_only`` return requested, approved and refunded together.
 
-        With an ``idempotency_key`` (also passed to the payments port), sending the same
-        request again refunds nothing more and returns the order as it is. Without one, the
+        A ``reference`` the order already has for a refund-only of these same units changes
+        nothing. With an ``idempotency_key`` (also passed to the payments port), sending the
+        same request again refunds nothing more and returns the order as it is. Without one, the
         key passed to the port is derived from the new return's id, drawn once per call: a
         retry the database asks for pays once, but a caller that retries a call itself (after
         a timeout, say) must pass an ``idempotency_key``, or each call refunds again.
@@ -454,7 +516,8 @@ class AfterSalesCommands(ShippingCommands):
         Raises:
             ReturnNotAllowed: more units than are unshipped (or in the lost parcel), or a
                 parcel that is not reported lost.
-            RefundExceedsPayment, ValidationError, PaymentError: as :meth:`refund_return`.
+            RefundExceedsPayment, PaymentReferenceConflict, ValidationError, PaymentError:
+                as :meth:`refund_return`.
         """
         _require_reason(reason)
 
@@ -473,6 +536,8 @@ class AfterSalesCommands(ShippingCommands):
             }
             if self._claim(tx, idempotency_key, "refund_only", request, order_id):
                 return order  # the same request again: it was refunded the first time
+            if repeats_refund_only(order, wanted, shipment_id, reference):
+                return order  # the host's notice again: refunded the first time
             after, ret = self._request(
                 tx, order, wanted, ReturnKind.REFUND_ONLY, shipment_id, return_id, one_step=True
             )

@@ -51,9 +51,12 @@ class PaymentCommands(CommandRunner):
         """Record a captured payment; paid in full, the order moves on (``pay``).
 
         Partial payments are recorded and leave the status as it is. With the
-        ``AT_PAYMENT`` reservation policy, paying in full reserves the stock.
+        ``AT_PAYMENT`` reservation policy, paying in full reserves the stock. A payment
+        whose ``reference`` the order already has, with the same amount, is the provider's
+        notice again: the order is returned unchanged.
 
         Raises:
+            PaymentReferenceConflict: the reference is recorded for another amount.
             InvalidTransition: the order is not awaiting payment.
             Overpayment: the amount exceeds the balance due.
             OutOfStock: (``AT_PAYMENT`` policy) stock ran out; the payment is not recorded.
@@ -89,9 +92,11 @@ class PaymentCommands(CommandRunner):
         A refund that brings what the shop holds to zero closes the order (``refund_full``)
         and releases its reservations; a partial refund keeps the status. Before the order is
         paid in full, a refund gives back everything held (the order can then be cancelled):
-        a part of it would let the order be paid off short.
+        a part of it would let the order be paid off short. A refund whose ``reference``
+        the order already has, with the same amount, changes nothing.
 
         Raises:
+            PaymentReferenceConflict: the reference is recorded for another refund.
             RefundExceedsPayment: more than was paid and not yet refunded.
             ValidationError: an empty ``reference``; (``amount``) a part of what is held,
                 before the order is paid in full.

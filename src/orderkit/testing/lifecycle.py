@@ -221,7 +221,9 @@ class _Lifecycle(RuleBasedStateMachine):
         if amount.is_positive:
             self._attempt(
                 order_id,
-                lambda: self.service.refund(order_id, amount, reference="r", reason="return"),
+                lambda: self.service.refund(
+                    order_id, amount, reference=f"r-{order.version}", reason="return"
+                ),
             )
 
     @rule(order_id=orders, quantity=st.integers(min_value=1, max_value=5))
