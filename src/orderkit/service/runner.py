@@ -39,6 +39,7 @@ from orderkit.domain.inventory import (
     StockMovement,
     aggregate,
     became_low,
+    received,
 )
 from orderkit.domain.lifecycle import COMMAND_EVENTS, default_order_machine
 from orderkit.domain.numbering import OrderNumbering
@@ -61,6 +62,7 @@ from orderkit.ports import (
     IdempotencyRecord,
     IdGenerator,
     Notifier,
+    OrderQuery,
     PaymentsPort,
     StockNotifier,
     Storage,
@@ -178,7 +180,9 @@ class CommandRunner:
             elif isinstance(step, Release):
                 self._release(tx, order, step.items)
             elif isinstance(step, Commit):
-                tx.record(stream, StockCommitted(tx.uow.stock.commit(order.id, step.items)))
+                tx.record(
+                    stream, StockCommitted(tx.uow.stock.release(order.id, step.items, shipped=True))
+                )
             else:
                 tx.record(stream, step)
         return order
@@ -276,6 +280,30 @@ class CommandRunner:
         released = tx.uow.stock.release(order.id, None if items is None else aggregate(items))
         if released:
             tx.record(order_stream(order.id), StockReleased(released))
+
+    def _put_stock(
+        self,
+        tx: Transaction,
+        sku: str,
+        location: str,
+        rule: Callable[[StockLevel | None], StockLevel],
+    ) -> tuple[StockLevel | None, StockLevel]:
+        """Apply a stock rule of :mod:`orderkit.domain.inventory` to the level as stored and
+        write the result if nothing changed meanwhile; return the levels before and after."""
+        before = tx.uow.stock.get(sku, location)
+        return before, tx.uow.stock.put(rule(before), expected=before)
+
+    def _restock(self, tx: Transaction, sku: str, location: str, quantity: int) -> StockLevel:
+        """Add ``quantity`` to on hand (creating the SKU's record if needed)."""
+        _, level = self._put_stock(
+            tx, sku, location, lambda stored: received(stored, sku, location, quantity)
+        )
+        return level
+
+    def _by_tracking(self, uow: UnitOfWork, carrier: str, tracking_number: str) -> Order | None:
+        """The most recently placed order with a parcel of this carrier and number, or None."""
+        query = OrderQuery(carrier=carrier, tracking_number=tracking_number, limit=1)
+        return next(iter(uow.orders.find(query).items), None)
 
     def _maybe_low(
         self,
