@@ -36,7 +36,11 @@ class SqlUnitOfWork(Executor):
         writable: bool,
         on_commit: Callable[[], None],
     ) -> None:
-        super().__init__(conn, dialect, writable=writable, on_commit=on_commit)
+        self._conn = conn
+        self._dialect = dialect
+        self._writable = writable
+        self._on_commit = on_commit
+        self.open = True
         self.orders = SqlOrders(self)
         self.stock = SqlStock(self)
         self.events = SqlEvents(self)

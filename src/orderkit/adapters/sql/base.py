@@ -50,21 +50,14 @@ class Dialect:
 
 
 class Executor:
-    """Runs statements in one open database transaction, translating driver errors."""
+    """Runs statements in one open database transaction, translating driver errors; the
+    repositories stand on it. :class:`orderkit.adapters.sql.SqlUnitOfWork` sets it up."""
 
-    def __init__(
-        self,
-        conn: Connection,
-        dialect: Dialect,
-        *,
-        writable: bool,
-        on_commit: Callable[[], None],
-    ) -> None:
-        self._conn = conn
-        self._dialect = dialect
-        self._writable = writable
-        self._on_commit = on_commit
-        self.open = True
+    _conn: Connection
+    _dialect: Dialect
+    _writable: bool
+    _on_commit: Callable[[], None]
+    open: bool
 
     def execute(self, statement: str, params: Sequence[Any] = (), *, write: bool = False) -> Any:
         if not self.open:
