@@ -291,8 +291,10 @@ class StockRepository(Protocol):
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
         """Reserve every item for the order, all or nothing; return the levels after.
 
-        ``items`` are aggregated and sorted (:func:`orderkit.domain.inventory.aggregate`); the
-        adapter takes its locks in that order.
+        The service hands ``items`` aggregated and sorted
+        (:func:`orderkit.domain.inventory.aggregate`: one movement per SKU and location, so
+        two lines of one SKU are checked against stock together); the adapter takes its
+        locks in that order and returns the levels in it.
 
         Raises:
             OutOfStock: naming the first item whose available quantity is too small. The
@@ -309,6 +311,7 @@ class StockRepository(Protocol):
     ) -> tuple[StockMovement, ...]:
         """Give back the order's reservations (all of them when ``items`` is None); with
         ``shipped``, the units left the warehouse (a commit): on hand drops with reserved.
+        ``items`` come aggregated and sorted, as for :meth:`reserve`.
 
         Returns what was released; releasing twice releases nothing the second time.
 

@@ -25,7 +25,7 @@ from orderkit.adapters.kit import (
     shortage,
 )
 from orderkit.domain.events import NewEvent, RecordedEvent
-from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
+from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.domain.order import Order
 from orderkit.errors import ConcurrencyConflict, StorageError
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
@@ -182,7 +182,6 @@ class _Stock(_Repo):
 
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
         self._uow._check_writable()
-        items = aggregate(items)
         for item in items:
             level = self._s.stock.get((item.sku, item.location))
             if level is None or level.available < item.quantity:
@@ -207,7 +206,7 @@ class _Stock(_Repo):
         if items is None:
             items = tuple(StockMovement(s, loc, q) for (s, loc), q in sorted(held.items()))
         else:
-            items = aggregate(items)
+            items = tuple(items)
         for item in items:
             have = held.get((item.sku, item.location), 0)
             if item.quantity > have:

@@ -181,7 +181,10 @@ class CommandRunner:
                 self._release(tx, order, step.items)
             elif isinstance(step, Commit):
                 tx.record(
-                    stream, StockCommitted(tx.uow.stock.release(order.id, step.items, shipped=True))
+                    stream,
+                    StockCommitted(
+                        tx.uow.stock.release(order.id, aggregate(step.items), shipped=True)
+                    ),
                 )
             else:
                 tx.record(stream, step)

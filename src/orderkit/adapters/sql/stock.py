@@ -7,7 +7,7 @@ from typing import Any
 
 from orderkit.adapters.kit import over_release, shortage
 from orderkit.adapters.sql.base import Repo
-from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
+from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.errors import ConcurrencyConflict
 
 _LEVEL_COLUMNS = "sku, location, on_hand, reserved, low_stock_threshold"
@@ -66,7 +66,6 @@ class SqlStock(Repo):
         return level
 
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
-        items = aggregate(items)
         u = self._uow
         levels = []
         for item in items:  # sorted: every writer locks rows in the same order
@@ -97,7 +96,7 @@ class SqlStock(Repo):
         if items is None:
             items = tuple(StockMovement(s, loc, q) for (s, loc), q in sorted(held.items()))
         else:
-            items = aggregate(items)
+            items = tuple(items)
         for item in items:
             have = held.get((item.sku, item.location), 0)
             if item.quantity > have:
