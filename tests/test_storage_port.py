@@ -22,7 +22,14 @@ from orderkit.clock import FixedClock
 from orderkit.domain.inventory import StockLevel, adjusted, received, with_threshold
 from orderkit.errors import InvalidStockAdjustment, LeaseLost, OutboxStateError, ValidationError
 from orderkit.notify.dispatch import Dispatcher, JsonRenderer
-from orderkit.notify.outbox import OutboxQuery, OutboxStatus, mark_failed, mark_sent, requeue
+from orderkit.notify.outbox import (
+    OutboxQuery,
+    OutboxStatus,
+    check_new_entries,
+    mark_failed,
+    mark_sent,
+    requeue,
+)
 from orderkit.ports import OrderQuery
 from orderkit.testing.outbox import sample_entry
 
@@ -146,3 +153,34 @@ def test_requeueing_an_entry_that_is_not_dead_raises_outbox_state_error() -> Non
     with pytest.raises(OutboxStateError) as raised:
         requeue(sample_entry(), T0 + timedelta(minutes=1))
     assert OutboxStatus.QUEUED == raised.value.status
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": OutboxStatus.SENT}, {"attempts": 1}],
+    ids=["sent", "attempted"],
+)
+def test_an_entry_that_is_not_new_is_refused_naming_it(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError) as raised:
+        check_new_entries([sample_entry("e-1"), attrs.evolve(sample_entry("e-2"), **change)])
+    assert "entries[1]" == raised.value.field
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"recipient": None}, "entries[1].recipient"),
+        ({"kind": 7}, "entries[1].kind"),
+        ({"order_id": 12}, "entries[1].order_id"),
+        ({"created_at": T0.replace(tzinfo=None)}, "entries[1].created_at"),
+        ({"next_attempt_at": "soon"}, "entries[1].next_attempt_at"),
+        ({"payload": {"at": T0}}, "entries[1].payload"),
+    ],
+    ids=["recipient", "kind", "order_id", "naive-created-at", "next-attempt-at", "payload"],
+)
+def test_a_new_entry_with_a_field_of_the_wrong_type_is_refused_naming_it(
+    change: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        check_new_entries([sample_entry("e-1"), attrs.evolve(sample_entry("e-2"), **change)])
+    assert field == raised.value.field

@@ -366,13 +366,13 @@ class OutboxRepository(Protocol):
     """
 
     def add(self, entries: Sequence[OutboxEntry]) -> None:
-        """Insert new entries, all or nothing.
+        """Insert new entries, all or nothing; store each payload as
+        :func:`orderkit.serialization.dumps` writes it, and read it back as JSON reads.
+
+        The caller checked them (:func:`orderkit.notify.outbox.check_new_entries`): each is
+        ``queued`` with no attempts, its fields of the right types, its payload JSON-ready.
 
         Raises:
-            ValidationError: an entry is not ``queued`` with no attempts, a field has the
-                wrong type (``entries[i].recipient`` not a str, a naive ``created_at``, …),
-                or its payload is not JSON-ready (dicts with string keys, lists, strings,
-                numbers, bools, None).
             ConcurrencyConflict: an entry with this id already exists.
         """
         ...

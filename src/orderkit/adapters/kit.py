@@ -9,10 +9,8 @@ so an adapter trusts what it is handed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
-from orderkit.clock import require_utc
 from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.errors import (
     LeaseLost,
@@ -21,13 +19,11 @@ from orderkit.errors import (
     UnknownSku,
     ValidationError,
 )
-from orderkit.notify.outbox import OutboxEntry, OutboxStatus
-from orderkit.serialization import dumps
+from orderkit.notify.outbox import OutboxEntry
 
 __all__ = [
     "decode_cursor",
     "encode_cursor",
-    "new_entry_payloads",
     "outbox_update_refused",
     "over_release",
     "shortage",
@@ -88,46 +84,3 @@ def outbox_update_refused(
     if stored is None:
         return OutboxEntryNotFound(entry_id)
     return LeaseLost(entry_id, expected.attempts, stored.status, stored.attempts)
-
-
-_ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")
-
-
-def _check_entry_fields(i: int, entry: OutboxEntry) -> None:
-    for name in _ENTRY_TEXT_FIELDS:
-        if not isinstance(getattr(entry, name), str):
-            raise ValidationError(f"entries[{i}].{name}", "must be a str")
-    if entry.order_id is not None and not isinstance(entry.order_id, str):
-        raise ValidationError(f"entries[{i}].order_id", "must be a str or None")
-    if not isinstance(entry.last_error, str):
-        raise ValidationError(f"entries[{i}].last_error", "must be a str")
-    require_utc(f"entries[{i}].created_at", entry.created_at)
-    require_utc(f"entries[{i}].next_attempt_at", entry.next_attempt_at)
-    if entry.sent_at is not None:
-        require_utc(f"entries[{i}].sent_at", entry.sent_at)
-
-
-def new_entry_payloads(entries: Sequence[OutboxEntry]) -> list[str]:
-    """Each new entry's payload as JSON text, as it is stored; an adapter calls this in
-    ``outbox.add`` so every backend refuses the same entry the same way (rather than a NOT
-    NULL failure on one, a bad timestamp on another, nothing on a third).
-
-    Raises:
-        ValidationError: naming the entry (``entries[i]``) or its field: not ``queued``
-            with no attempts, a field of the wrong type, a payload that is not JSON-ready.
-    """
-    texts = []
-    for i, entry in enumerate(entries):
-        _check_entry_fields(i, entry)
-        if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
-            raise ValidationError(
-                f"entries[{i}]", "a new outbox entry must be queued with no attempts"
-            )
-        try:
-            texts.append(dumps(entry.payload))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(
-                f"entries[{i}].payload",
-                f"must be JSON-ready (dicts, lists, strings, numbers, bools, None): {exc}",
-            ) from None
-    return texts

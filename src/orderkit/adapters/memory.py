@@ -19,7 +19,6 @@ import attrs
 from orderkit.adapters.kit import (
     decode_cursor,
     encode_cursor,
-    new_entry_payloads,
     outbox_update_refused,
     over_release,
     shortage,
@@ -30,7 +29,7 @@ from orderkit.domain.order import Order
 from orderkit.errors import ConcurrencyConflict, StorageError
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
 from orderkit.ports import IdempotencyRecord, OrderQuery, Page
-from orderkit.serialization import loads
+from orderkit.serialization import dumps, loads
 
 __all__ = ["MemoryStorage"]
 
@@ -292,13 +291,14 @@ class _Outbox(_Repo):
 
     def add(self, entries: Sequence[OutboxEntry]) -> None:
         self._uow._check_writable()
-        texts = new_entry_payloads(entries)
         ids = [e.entry_id for e in entries]
         if len(set(ids)) != len(ids) or any(i in self._s.outbox for i in ids):
             raise ConcurrencyConflict(f"an outbox entry with one of the ids {ids} exists")
-        for entry, text in zip(entries, texts, strict=True):
+        for entry in entries:
             # Stored as the SQL adapters store it: the payload as its JSON reads back.
-            self._s.outbox[entry.entry_id] = attrs.evolve(entry, payload=loads(text))
+            self._s.outbox[entry.entry_id] = attrs.evolve(
+                entry, payload=loads(dumps(entry.payload))
+            )
 
         def undo() -> None:
             for entry_id in ids:

@@ -8,7 +8,7 @@ them to channels, with retries, backoff and a dead-letter state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ import attrs
 from orderkit.clock import require_utc
 from orderkit.domain.events import notification_stream, order_stream
 from orderkit.errors import LeaseLost, OutboxStateError, ValidationError
+from orderkit.serialization import dumps
 
 __all__ = [
     "MAX_PAGE",
@@ -25,6 +26,7 @@ __all__ = [
     "OutboxPage",
     "OutboxQuery",
     "OutboxStatus",
+    "check_new_entries",
     "entry_stream",
     "mark_failed",
     "mark_sent",
@@ -152,6 +154,47 @@ class OutboxQuery:
 class OutboxPage:
     items: tuple[OutboxEntry, ...]
     next_cursor: str | None
+
+
+_ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")
+
+
+def _check_entry_fields(i: int, entry: OutboxEntry) -> None:
+    for name in _ENTRY_TEXT_FIELDS:
+        if not isinstance(getattr(entry, name), str):
+            raise ValidationError(f"entries[{i}].{name}", "must be a str")
+    if entry.order_id is not None and not isinstance(entry.order_id, str):
+        raise ValidationError(f"entries[{i}].order_id", "must be a str or None")
+    if not isinstance(entry.last_error, str):
+        raise ValidationError(f"entries[{i}].last_error", "must be a str")
+    require_utc(f"entries[{i}].created_at", entry.created_at)
+    require_utc(f"entries[{i}].next_attempt_at", entry.next_attempt_at)
+    if entry.sent_at is not None:
+        require_utc(f"entries[{i}].sent_at", entry.sent_at)
+
+
+def check_new_entries(entries: Sequence[OutboxEntry]) -> None:
+    """Refuse entries that cannot be added as new: the runner checks what it queues before
+    ``outbox.add``, so every backend is handed the same well-formed entries (rather than a
+    NOT NULL failure on one, a bad timestamp on another, nothing on a third).
+
+    Raises:
+        ValidationError: naming the entry (``entries[i]``) or its field: not ``queued``
+            with no attempts, a field of the wrong type, a payload that is not JSON-ready.
+    """
+    for i, entry in enumerate(entries):
+        _check_entry_fields(i, entry)
+        if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
+            raise ValidationError(
+                f"entries[{i}]", "a new outbox entry must be queued with no attempts"
+            )
+        try:
+            dumps(entry.payload)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"entries[{i}].payload",
+                f"must be JSON-ready (dicts, lists, strings, numbers, bools, None): {exc}",
+            ) from None
 
 
 # -- the delivery state, as pure functions over an entry ------------------------------------

@@ -55,7 +55,13 @@ from orderkit.errors import (
     TransientStorageError,
     ValidationError,
 )
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxStatus, entry_stream
+from orderkit.notify.outbox import (
+    OutboxDraft,
+    OutboxEntry,
+    OutboxStatus,
+    check_new_entries,
+    entry_stream,
+)
 from orderkit.ports import (
     AddressChecker,
     Clock,
@@ -234,6 +240,7 @@ class CommandRunner:
         entries = [self._outbox_entry(tx, about, i, d) for i, (about, d) in enumerate(drafts)]
         if not entries:
             return
+        check_new_entries(entries)
         tx.uow.outbox.add(entries)
         for e in entries:
             queued = NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale)

@@ -141,46 +141,6 @@ class OutboxContract:
             uow.outbox.add([sample_entry(kind="other")])
         assert sample_entry() == self.read(storage, "e-1")
 
-    @pytest.mark.parametrize(
-        "change",
-        [{"status": OutboxStatus.SENT}, {"attempts": 1}],
-        ids=["sent", "attempted"],
-    )
-    def test_adding_an_entry_that_is_not_new_raises_validation_error(
-        self, storage: Storage, change: dict[str, Any]
-    ) -> None:
-        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as raised:
-            uow.outbox.add([sample_entry("e-1"), attrs.evolve(sample_entry("e-2"), **change)])
-        assert "entries[1]" == raised.value.field
-
-    @pytest.mark.parametrize(
-        ("change", "field"),
-        [
-            ({"recipient": None}, "entries[1].recipient"),
-            ({"kind": 7}, "entries[1].kind"),
-            ({"order_id": 12}, "entries[1].order_id"),
-            ({"created_at": T0.replace(tzinfo=None)}, "entries[1].created_at"),
-            ({"next_attempt_at": "soon"}, "entries[1].next_attempt_at"),
-        ],
-        ids=["recipient", "kind", "order_id", "naive-created-at", "next-attempt-at"],
-    )
-    def test_adding_an_entry_with_a_field_of_the_wrong_type_raises_validation_error_naming_it(
-        self, storage: Storage, change: dict[str, Any], field: str
-    ) -> None:
-        bad = attrs.evolve(sample_entry("e-2"), **change)
-        with storage.unit_of_work() as uow, pytest.raises(ValidationError) as raised:
-            uow.outbox.add([sample_entry("e-1"), bad])
-        assert (field, None) == (raised.value.field, self.read(storage, "e-1"))
-
-    def test_adding_a_payload_that_is_not_json_ready_raises_validation_error_and_adds_nothing(
-        self, storage: Storage
-    ) -> None:
-        with storage.unit_of_work() as uow:
-            with pytest.raises(ValidationError) as raised:
-                uow.outbox.add([sample_entry("e-1"), sample_entry("e-2", payload={"at": T0})])
-            uow.commit()
-        assert ("entries[1].payload", None) == (raised.value.field, self.read(storage, "e-1"))
-
     # -- claiming --------------------------------------------------------------------------
 
     def test_claiming_takes_only_due_entries_oldest_due_first_up_to_the_limit(

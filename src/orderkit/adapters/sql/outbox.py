@@ -9,12 +9,11 @@ from typing import Any
 from orderkit.adapters.kit import (
     decode_cursor,
     encode_cursor,
-    new_entry_payloads,
     outbox_update_refused,
 )
 from orderkit.adapters.sql.base import Repo, Where
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
-from orderkit.serialization import loads
+from orderkit.serialization import dumps, loads
 
 _OUTBOX_COLUMNS = (
     "entry_id, kind, channel, recipient, locale, payload, order_id, dedup_key, status, "
@@ -44,7 +43,6 @@ class SqlOutbox(Repo):
 
     def add(self, entries: Sequence[OutboxEntry]) -> None:
         u = self._uow
-        texts = new_entry_payloads(entries)
         u.executemany(
             f"INSERT INTO orderkit_outbox ({_OUTBOX_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -55,7 +53,7 @@ class SqlOutbox(Repo):
                     e.channel,
                     e.recipient,
                     e.locale,
-                    text,
+                    dumps(e.payload),
                     e.order_id,
                     e.dedup_key,
                     e.status,
@@ -65,7 +63,7 @@ class SqlOutbox(Repo):
                     e.last_error,
                     None if e.sent_at is None else u.t(e.sent_at),
                 )
-                for e, text in zip(entries, texts, strict=True)
+                for e in entries
             ],
         )
 
