@@ -104,13 +104,13 @@ def as_stored_before_schema_4(schema: str = "") -> list[str]:
     ]
 
 
-def found_by_tag_and_tracking(storage: Storage) -> tuple[list[str], Order | None]:
+def found_by_tag_and_tracking(storage: Storage) -> tuple[list[str], tuple[Order, ...]]:
     """The ids of the orders tagged vip, and the order shipped as SF1234567890 with sf."""
     try:
         with storage.reader() as uow:
             return (
                 [o.id for o in uow.orders.find(OrderQuery(tag="vip")).items],
-                uow.orders.find_by_tracking("sf", "SF1234567890"),
+                uow.orders.find(OrderQuery(carrier="sf", tracking_number="SF1234567890")).items,
             )
     finally:
         storage.close()

@@ -55,7 +55,7 @@ from orderkit.domain.order import Order
 from orderkit.domain.returns import refund_lines, refundable_shares
 from orderkit.domain.shipping import TrackingEvent, TrackingStatus
 from orderkit.errors import OrderkitError
-from orderkit.ports import Storage
+from orderkit.ports import OrderQuery, Storage
 from orderkit.service import OrderService
 
 # backend: (max_examples, stateful_step_count)
@@ -196,8 +196,8 @@ class AfterSalesLives(RuleBasedStateMachine):
             return
         event = data.draw(st.sampled_from(self.sent), label="event")
         with self.storage.reader() as uow:
-            before = uow.orders.find_by_tracking(event.carrier, event.tracking_number)
-        assert before is not None
+            query = OrderQuery(carrier=event.carrier, tracking_number=event.tracking_number)
+            [before] = uow.orders.find(query).items
         assert before == self.svc.ingest_tracking(event)
 
     @rule(data=st.data(), action=st.sampled_from(ACTIONS))

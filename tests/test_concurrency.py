@@ -81,7 +81,7 @@ def payloads(service: OrderService, order_id: str, kind: type) -> list[Any]:
 
 def reservations_by_sku(storage: Any) -> Counter[str]:
     with storage.reader() as uow:
-        held = uow.stock.all_reservations()
+        held = uow.stock.reservations()
     total: Counter[str] = Counter()
     for _, movement in held:
         total[movement.sku] += movement.quantity
@@ -152,8 +152,9 @@ def test_carts_of_many_skus_in_any_line_order_neither_deadlock_nor_oversell(
     assert [] == service.check_integrity()
     # Each successful order holds exactly its own lines; a failed cart holds nothing.
     with service.storage.reader() as uow:
-        held = uow.stock.all_reservations()
-        by_order = {order_id: uow.stock.reservations(order_id) for order_id, _ in held}
+        by_order: dict[str, tuple[StockMovement, ...]] = {}
+        for order_id, movement in uow.stock.reservations():
+            by_order[order_id] = (*by_order.get(order_id, ()), movement)
     assert sorted(run.order_ids) == sorted(by_order)
     for order_id in run.order_ids:
         order = service.get(order_id)
@@ -178,7 +179,7 @@ def test_a_cart_whose_lines_of_one_sku_together_exceed_stock_fails_whole_writing
         with service.storage.reader() as uow:
             return (
                 uow.stock.all(),
-                uow.stock.all_reservations(),
+                uow.stock.reservations(),
                 uow.events.read(0, 10_000),
                 uow.orders.find(OrderQuery(limit=1000)).items,
             )
@@ -309,7 +310,7 @@ def test_one_request_placed_by_many_callers_at_once_with_one_key_makes_one_order
         assert [
             (order_id, StockMovement("idem-a", "default", 1)),
             (order_id, StockMovement("idem-b", "default", 2)),
-        ] == uow.stock.all_reservations()
+        ] == uow.stock.reservations()
         placed = [e for e in uow.events.read(0, 10_000) if isinstance(e.payload, OrderPlaced)]
     assert [f"order:{order_id}"] == [e.stream for e in placed]
     assert 1 == len(payloads(service, order_id, StockReserved))

@@ -72,7 +72,7 @@ def available(service: OrderService, sku: str) -> int:
 def held(service: OrderService, order_id: str) -> tuple[StockMovement, ...]:
     """The stock the order holds, as storage records it."""
     with service.storage.reader() as uow:
-        return uow.stock.reservations(order_id)
+        return tuple(m for _, m in uow.stock.reservations(order_id))
 
 
 def test_an_added_line_joins_the_order_with_the_next_line_id(service: OrderService) -> None:

@@ -166,6 +166,20 @@ def test_a_draft_whose_payload_is_not_json_ready_fails_the_command_naming_the_pa
     assert ("entries[0].payload", []) == (raised.value.field, list(service.find().items))
 
 
+def test_a_draft_whose_recipient_is_not_a_string_fails_the_command_naming_it(
+    storage: MemoryStorage, clock: FixedClock
+) -> None:
+    class Careless:
+        def notifications(self, order: Order, events: object) -> list[OutboxDraft]:
+            return [OutboxDraft("order_placed", "email", None, "en", {})]  # type: ignore[arg-type]
+
+    service = OrderService(storage, clock=clock, notifier=Careless())
+    service.receive_stock("MUG", 1, actor="warehouse")
+    with pytest.raises(ValidationError) as raised:
+        service.place(draft(("MUG", 1)))
+    assert ("entries[0].recipient", []) == (raised.value.field, list(service.find().items))
+
+
 def test_without_a_notifier_nothing_is_queued(storage: MemoryStorage, clock: FixedClock) -> None:
     service = OrderService(storage, clock=clock)
     service.receive_stock("MUG", 1, actor="warehouse")

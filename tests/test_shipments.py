@@ -24,7 +24,7 @@ from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingE
 from orderkit.domain.status import StatusMachine, Transition
 from orderkit.errors import InvalidTransition, ShipmentNotFound, ValidationError
 from orderkit.notify.outbox import OutboxQuery
-from orderkit.ports import Storage
+from orderkit.ports import OrderQuery, Storage
 from orderkit.serialization import order_to_json
 from orderkit.service import OrderService
 
@@ -558,7 +558,7 @@ def test_migrating_an_sqlite_file_indexes_the_tracking_numbers_already_stored(
     storage = SQLiteStorage(path)
     try:
         with storage.reader() as uow:
-            found = uow.orders.find_by_tracking("yto", "YT1")
+            [found] = uow.orders.find(OrderQuery(carrier="yto", tracking_number="YT1")).items
         version = storage.schema_version
     finally:
         storage.close()
@@ -612,7 +612,7 @@ def test_migrating_a_postgres_schema_indexes_the_tracking_numbers_already_stored
     storage = PostgresStorage(postgres_dsn, schema=postgres_schema)
     try:
         with storage.reader() as uow:
-            found = uow.orders.find_by_tracking("sf", "SF1")
+            [found] = uow.orders.find(OrderQuery(carrier="sf", tracking_number="SF1")).items
         version = storage.schema_version
     finally:
         storage.close()

@@ -292,4 +292,4 @@ def test_upgrading_a_file_normalizes_the_tags_and_tracking_numbers_it_indexes(
         for statement in shop.as_stored_before_schema_4():
             conn.execute(statement)
 
-    assert ([order.id], order) == shop.found_by_tag_and_tracking(SQLiteStorage(path))
+    assert ([order.id], (order,)) == shop.found_by_tag_and_tracking(SQLiteStorage(path))

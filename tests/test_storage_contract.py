@@ -1,6 +1,7 @@
-"""The storage contract (orderkit.testing.StorageContract), run unchanged against every adapter.
+"""The storage port contract (orderkit.testing.StorageContract) and the service-behaviour
+suite (orderkit.testing.ServiceContract), run unchanged against every adapter.
 
-Each class only says how to make a fresh, empty storage and how to clean up after it.
+Each maker only says how to make a fresh, empty storage and how to clean up after it.
 """
 
 from __future__ import annotations
@@ -15,16 +16,16 @@ import pytest
 from orderkit.adapters.memory import MemoryStorage
 from orderkit.adapters.sqlite import SQLiteStorage
 from orderkit.ports import Storage
-from orderkit.testing import StorageContract
+from orderkit.testing import ServiceContract, StorageContract
 
 
-class TestMemoryStorage(StorageContract):
+class MemoryMaker:
     @pytest.fixture
     def make_storage(self) -> Callable[[], Storage]:
         return MemoryStorage
 
 
-class TestSQLiteStorage(StorageContract):
+class SQLiteMaker:
     @pytest.fixture
     def make_storage(self, tmp_path: Path) -> Iterator[Callable[[], Storage]]:
         count = itertools.count(1)
@@ -40,8 +41,7 @@ class TestSQLiteStorage(StorageContract):
             storage.close()
 
 
-@pytest.mark.postgres
-class TestPostgresStorage(StorageContract):
+class PostgresMaker:
     @pytest.fixture
     def make_storage(self, postgres_dsn: str) -> Iterator[Callable[[], Storage]]:
         import psycopg
@@ -70,3 +70,29 @@ class TestPostgresStorage(StorageContract):
                 conn.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name))
                 )
+
+
+class TestMemoryStorage(MemoryMaker, StorageContract):
+    pass
+
+
+class TestMemoryService(MemoryMaker, ServiceContract):
+    pass
+
+
+class TestSQLiteStorage(SQLiteMaker, StorageContract):
+    pass
+
+
+class TestSQLiteService(SQLiteMaker, ServiceContract):
+    pass
+
+
+@pytest.mark.postgres
+class TestPostgresStorage(PostgresMaker, StorageContract):
+    pass
+
+
+@pytest.mark.postgres
+class TestPostgresService(PostgresMaker, ServiceContract):
+    pass

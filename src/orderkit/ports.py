@@ -28,12 +28,16 @@ from orderkit.domain.normalize import normalize_tag
 from orderkit.domain.order import Address, Order
 from orderkit.domain.receipt import PersonalizationBlock, Receipt
 from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
+from orderkit.domain.tracking_numbers import normalize_tracking_number
 from orderkit.errors import ValidationError
 from orderkit.notify.message import Message
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxPage, OutboxQuery
-
-MAX_PAGE = 1000
-"""The most items one page of a ``find`` may ask for."""
+from orderkit.notify.outbox import (
+    OutboxDraft,
+    OutboxEntry,
+    OutboxPage,
+    OutboxQuery,
+    check_limit,
+)
 
 __all__ = [
     "AddressChecker",
@@ -110,14 +114,27 @@ def _text(instance: object, attribute: attrs.Attribute[str | None], value: objec
         raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
 
 
+def _tracking(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            "tracking_number", f"must be a non-empty string or None, not {value!r}"
+        )
+    return normalize_tracking_number(value)
+
+
+def _parcel(instance: OrderQuery) -> None:
+    if (instance.carrier is None) != (instance.tracking_number is None):
+        raise ValidationError(
+            "carrier" if instance.carrier is None else "tracking_number",
+            "give carrier and tracking_number together: a number names a parcel of one carrier",
+        )
+
+
 def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
     if value is not None:
         require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
-
-
-def _limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
-        raise ValidationError("limit", f"must be a whole number between 1 and {MAX_PAGE}")
 
 
 def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
@@ -143,9 +160,12 @@ class OrderQuery:
     Raises:
         ValidationError: naming the filter: a value that is not a non-empty string (an
             integer customer id, say), an empty list of values, a naive datetime, a limit
-            outside 1..1000.
+            outside 1..1000, a carrier without a tracking number or the reverse.
     """
 
+    number: str | None = attrs.field(default=None, validator=_text)
+    carrier: str | None = attrs.field(default=None, validator=_text)
+    tracking_number: str | None = attrs.field(default=None, converter=_tracking)
     customer_id: str | None = attrs.field(default=None, validator=_text)
     status: frozenset[str] | None = attrs.field(default=None, converter=_statuses)
     channel: frozenset[str] | None = attrs.field(default=None, converter=_channels)
@@ -153,9 +173,12 @@ class OrderQuery:
     group: str | None = attrs.field(default=None, validator=_text)
     placed_from: datetime | None = attrs.field(default=None, validator=_moment)
     placed_to: datetime | None = attrs.field(default=None, validator=_moment)
-    limit: int = attrs.field(default=50, validator=_limit)
+    limit: int = attrs.field(default=50, validator=check_limit)
     cursor: str | None = attrs.field(default=None, validator=_text)
     with_total: bool = attrs.field(default=False, validator=_flag)
+
+    def __attrs_post_init__(self) -> None:
+        _parcel(self)
 
     def refine(self, **filters: Any) -> OrderQuery:
         """This query with ``filters`` (keyword names of its fields) replaced.
@@ -218,10 +241,6 @@ class OrderRepository(Protocol):
         where the database has row locks (adapters without them serialize writers anyway)."""
         ...
 
-    def get_by_number(self, number: str) -> Order | None:
-        """The order with this human-readable number, or None."""
-        ...
-
     def save(self, order: Order) -> None:
         """Replace the stored order whose version is ``order.version - 1`` with ``order``.
 
@@ -236,18 +255,12 @@ class OrderRepository(Protocol):
         ``query.with_total``, the page's ``total`` counts every match, all pages together.
 
         ``query`` checked its own filters when it was made; an adapter applies them as given
-        (a status, channel or tag filter matches any of its values).
+        (a status, channel or tag filter matches any of its values). Adapters index the
+        ``number`` and ``carrier`` + ``tracking_number`` filters: the service looks orders up
+        by them (carriers push tracking updates by number, many per parcel).
 
         Raises:
             ValidationError: the cursor is malformed (not one a previous page handed out).
-        """
-        ...
-
-    def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
-        """The order with a shipment of this carrier and (non-empty) tracking number, or None.
-
-        Adapters index it: carriers push tracking updates by number, many per parcel. Should
-        two orders share a number, the most recently placed one is returned.
         """
         ...
 
@@ -261,28 +274,27 @@ class StockRepository(Protocol):
         """Every stock level, sorted by SKU and location."""
         ...
 
-    def receive(self, sku: str, location: str, quantity: int) -> StockLevel:
-        """Add ``quantity`` (> 0) to on hand, creating the record if needed."""
-        ...
+    def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
+        """Write ``level`` if the stored level is still ``expected`` (a compare-and-set);
+        ``expected=None`` means there must be no stock record yet. Return ``level``.
 
-    def adjust(self, sku: str, location: str, delta: int) -> StockLevel:
-        """Change on hand by ``delta`` (a count correction, a write-off).
+        The rules (receive, adjust, thresholds: :mod:`orderkit.domain.inventory`) are
+        computed above the port from a level read in the same unit of work; this write only
+        checks nothing changed meanwhile.
 
         Raises:
-            InvalidStockAdjustment: the result would be negative or below what is reserved,
-                or the SKU has no stock record.
+            ConcurrencyConflict: the stored level is not ``expected`` (a reservation or
+                another write got there first; the service runs the command again).
         """
-        ...
-
-    def set_threshold(self, sku: str, location: str, threshold: int) -> StockLevel:
-        """Set the low-stock threshold, creating the record (with nothing on hand) if needed."""
         ...
 
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
         """Reserve every item for the order, all or nothing; return the levels after.
 
-        ``items`` are aggregated and sorted (:func:`orderkit.domain.inventory.aggregate`); the
-        adapter takes its locks in that order.
+        The service hands ``items`` aggregated and sorted
+        (:func:`orderkit.domain.inventory.aggregate`: one movement per SKU and location, so
+        two lines of one SKU are checked against stock together); the adapter takes its
+        locks in that order and returns the levels in it.
 
         Raises:
             OutOfStock: naming the first item whose available quantity is too small. The
@@ -291,31 +303,26 @@ class StockRepository(Protocol):
         ...
 
     def release(
-        self, order_id: str, items: Sequence[StockMovement] | None = None
+        self,
+        order_id: str,
+        items: Sequence[StockMovement] | None = None,
+        *,
+        shipped: bool = False,
     ) -> tuple[StockMovement, ...]:
-        """Give back the order's reservations (all of them when ``items`` is None).
+        """Give back the order's reservations (all of them when ``items`` is None); with
+        ``shipped``, the units left the warehouse (a commit): on hand drops with reserved.
+        ``items`` come aggregated and sorted, as for :meth:`reserve`.
 
         Returns what was released; releasing twice releases nothing the second time.
 
         Raises:
-            ValidationError: an item asks to release more than the order holds.
+            ValidationError: an item asks to release (or ship) more than the order holds.
         """
         ...
 
-    def commit(self, order_id: str, items: Sequence[StockMovement]) -> tuple[StockMovement, ...]:
-        """Turn reservations into shipments: on hand and reserved both drop by each quantity.
-
-        Raises:
-            ValidationError: an item asks to commit more than the order holds.
-        """
-        ...
-
-    def reservations(self, order_id: str) -> tuple[StockMovement, ...]:
-        """What the order holds now, sorted by SKU and location."""
-        ...
-
-    def all_reservations(self) -> list[tuple[str, StockMovement]]:
-        """Every held reservation as ``(order_id, movement)``; for integrity checks."""
+    def reservations(self, order_id: str | None = None) -> list[tuple[str, StockMovement]]:
+        """Held reservations as ``(order_id, movement)``, sorted by order, SKU and location:
+        the one order's with ``order_id``, every order's without (for integrity checks)."""
         ...
 
 
@@ -359,13 +366,13 @@ class OutboxRepository(Protocol):
     """
 
     def add(self, entries: Sequence[OutboxEntry]) -> None:
-        """Insert new entries, all or nothing.
+        """Insert new entries, all or nothing; store each payload as
+        :func:`orderkit.serialization.dumps` writes it, and read it back as JSON reads.
+
+        The caller checked them (:func:`orderkit.notify.outbox.check_new_entries`): each is
+        ``queued`` with no attempts, its fields of the right types, its payload JSON-ready.
 
         Raises:
-            ValidationError: an entry is not ``queued`` with no attempts, a field has the
-                wrong type (``entries[i].recipient`` not a str, a naive ``created_at``, …),
-                or its payload is not JSON-ready (dicts with string keys, lists, strings,
-                numbers, bools, None).
             ConcurrencyConflict: an entry with this id already exists.
         """
         ...
@@ -391,51 +398,34 @@ class OutboxRepository(Protocol):
         ``next_attempt_at = lease_until`` and one more attempt. Entries another unit of
         work is claiming at the same moment are skipped, never claimed twice.
 
-        Raises:
-            ValidationError: ``limit`` is not in 1..1000, ``now`` or ``lease_until`` is a
-                naive datetime, or ``lease_until`` is not after ``now``.
+        The caller (the dispatcher) hands a ``limit`` in 1..1000, aware datetimes and a
+        ``lease_until`` after ``now``; the adapter trusts them.
         """
         ...
 
-    def mark_sent(self, entry_id: str, *, attempt: int, sent_at: datetime) -> OutboxEntry:
-        """Record that claim ``attempt`` delivered the entry; return it as now stored.
+    def update(self, entry: OutboxEntry, *, expected: OutboxEntry) -> OutboxEntry:
+        """Store ``entry`` (its status, attempts, times and error) if the stored entry is
+        still in the state of ``expected``: the same ``status`` and ``attempts``, the claim
+        token (a compare-and-set). Return ``entry``.
+
+        The next state is computed above the port by the pure functions of
+        :mod:`orderkit.notify.outbox` (:func:`~orderkit.notify.outbox.mark_sent`,
+        :func:`~orderkit.notify.outbox.mark_failed`, :func:`~orderkit.notify.outbox.requeue`).
 
         Raises:
             OutboxEntryNotFound: there is no such entry.
-            LeaseLost: the entry is not ``sending`` for that attempt any more (its lease
-                ran out and it was claimed again, or its outcome was already recorded).
-        """
-        ...
-
-    def mark_failed(
-        self, entry_id: str, *, attempt: int, error: str, retry_at: datetime | None
-    ) -> OutboxEntry:
-        """Record that claim ``attempt`` failed with ``error``: back to ``queued`` until
-        ``retry_at``, or ``dead`` (given up) when ``retry_at`` is None.
-
-        Raises:
-            OutboxEntryNotFound: there is no such entry.
-            LeaseLost: as for :meth:`mark_sent`.
-        """
-        ...
-
-    def requeue(self, entry_id: str, now: datetime) -> OutboxEntry:
-        """Queue a ``dead`` entry again (a manual re-send): due at ``now``, attempts from 0,
-        its last error kept until the next attempt.
-
-        Raises:
-            OutboxEntryNotFound: there is no such entry.
-            OutboxStateError: the entry is not dead.
+            LeaseLost: the stored entry is not in the state of ``expected`` any more (its
+                lease ran out and it was claimed again, or its outcome was already recorded).
         """
         ...
 
     def find(self, query: OutboxQuery) -> OutboxPage:
         """Entries matching every filter of ``query``, oldest first, one page at a time.
 
+        ``query`` checked its own filters when it was made.
+
         Raises:
-            ValidationError: the cursor is malformed, the limit is not in 1..1000, the
-                status is not one of :attr:`OutboxStatus.ALL`, or ``created_from`` /
-                ``created_to`` is a naive datetime.
+            ValidationError: the cursor is malformed (not one a previous page handed out).
         """
         ...
 

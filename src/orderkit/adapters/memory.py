@@ -16,30 +16,20 @@ from datetime import datetime
 
 import attrs
 
-from orderkit.adapters._common import (
-    adjustment_error,
-    check_claim,
-    check_held,
-    check_movements,
-    check_new_entries,
-    check_outbox_query,
-    check_query,
+from orderkit.adapters.kit import (
+    decode_cursor,
     encode_cursor,
+    outbox_update_refused,
     over_release,
     shortage,
 )
 from orderkit.domain.events import NewEvent, RecordedEvent
-from orderkit.domain.inventory import StockLevel, StockMovement, aggregate
+from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.domain.order import Order
-from orderkit.errors import (
-    ConcurrencyConflict,
-    OutboxEntryNotFound,
-    OutboxStateError,
-    StorageError,
-)
+from orderkit.errors import ConcurrencyConflict, StorageError
 from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
 from orderkit.ports import IdempotencyRecord, OrderQuery, Page
-from orderkit.serialization import loads
+from orderkit.serialization import dumps, loads
 
 __all__ = ["MemoryStorage"]
 
@@ -86,11 +76,6 @@ class _Orders(_Repo):
         self._uow._check_open()
         return self._s.orders.get(order_id)
 
-    def get_by_number(self, number: str) -> Order | None:
-        self._uow._check_open()
-        order_id = self._s.numbers.get(number)
-        return None if order_id is None else self._s.orders[order_id]
-
     def save(self, order: Order) -> None:
         self._uow._check_writable()
         current = self._s.orders.get(order.id)
@@ -104,11 +89,16 @@ class _Orders(_Repo):
 
     def find(self, query: OrderQuery) -> Page:
         self._uow._check_open()
-        after = check_query(query)
+        after = decode_cursor(query.cursor)
         q = query
+        if q.number is not None:  # the number is unique: no scan
+            order_id = self._s.numbers.get(q.number)
+            candidates = [] if order_id is None else [self._s.orders[order_id]]
+        else:
+            candidates = list(self._s.orders.values())
         matching = [
             o
-            for o in self._s.orders.values()
+            for o in candidates
             if (q.customer_id is None or o.customer.id == q.customer_id)
             and (q.status is None or o.status in q.status)
             and (q.channel is None or o.channel in q.channel)
@@ -116,6 +106,7 @@ class _Orders(_Repo):
             and (q.group is None or o.group == q.group)
             and (q.placed_from is None or o.created_at >= q.placed_from)
             and (q.placed_to is None or o.created_at < q.placed_to)
+            and (q.carrier is None or _has_parcel(o, q.carrier, q.tracking_number))
         ]
         rows = sorted(
             (o for o in matching if after is None or (o.created_at, o.id) < after),
@@ -127,20 +118,13 @@ class _Orders(_Repo):
         cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
         return Page(items, cursor, len(matching) if q.with_total else None)
 
-    def find_by_tracking(self, carrier: str, tracking_number: str) -> Order | None:
-        self._uow._check_open()
-        if not tracking_number:
-            return None
-        # A scan: the memory adapter serves tests and docs, where a dict index kept in step
-        # with every save and rollback would cost more than it saves.
-        matches = [
-            o
-            for o in self._s.orders.values()
-            if any(
-                s.carrier == carrier and s.tracking_number == tracking_number for s in o.shipments
-            )
-        ]
-        return max(matches, key=lambda o: (o.created_at, o.id), default=None)
+
+def _has_parcel(order: Order, carrier: str, tracking_number: str | None) -> bool:
+    # A scan: the memory adapter serves tests and docs, where a dict index kept in step
+    # with every save and rollback would cost more than it saves.
+    return any(
+        s.carrier == carrier and s.tracking_number == tracking_number for s in order.shipments
+    )
 
 
 class _Stock(_Repo):
@@ -185,30 +169,18 @@ class _Stock(_Repo):
         self._uow._check_open()
         return [self._s.stock[k] for k in sorted(self._s.stock)]
 
-    def receive(self, sku: str, location: str, quantity: int) -> StockLevel:
+    def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
         self._uow._check_writable()
-        check_movements([StockMovement(sku, location, quantity)])
-        level = self._s.stock.get((sku, location)) or StockLevel(sku, location, 0, 0)
-        return self._set(attrs.evolve(level, on_hand=level.on_hand + quantity))
-
-    def adjust(self, sku: str, location: str, delta: int) -> StockLevel:
-        self._uow._check_writable()
-        level = self._s.stock.get((sku, location))
-        if level is None:  # the port refuses to adjust a SKU that has no stock record
-            raise adjustment_error(sku, location, 0, 0, delta)
-        if level.on_hand + delta < level.reserved or level.on_hand + delta < 0:
-            raise adjustment_error(sku, location, level.on_hand, level.reserved, delta)
-        return self._set(attrs.evolve(level, on_hand=level.on_hand + delta))
-
-    def set_threshold(self, sku: str, location: str, threshold: int) -> StockLevel:
-        self._uow._check_writable()
-        level = self._s.stock.get((sku, location)) or StockLevel(sku, location, 0, 0)
-        return self._set(attrs.evolve(level, low_stock_threshold=threshold))
+        stored = self._s.stock.get((level.sku, level.location))
+        if stored != expected:
+            raise ConcurrencyConflict(
+                f"stock of {level.sku}@{level.location} changed since it was read; "
+                "run the command again"
+            )
+        return self._set(level)
 
     def reserve(self, order_id: str, items: Sequence[StockMovement]) -> list[StockLevel]:
         self._uow._check_writable()
-        items = aggregate(items)
-        check_movements(items)
         for item in items:
             level = self._s.stock.get((item.sku, item.location))
             if level is None or level.available < item.quantity:
@@ -221,48 +193,38 @@ class _Stock(_Repo):
             self._set_held(order_id, key, self._held(order_id).get(key, 0) + item.quantity)
         return levels
 
-    def _take(
-        self, order_id: str, items: Sequence[StockMovement] | None, verb: str
+    def release(
+        self,
+        order_id: str,
+        items: Sequence[StockMovement] | None = None,
+        *,
+        shipped: bool = False,
     ) -> tuple[StockMovement, ...]:
         self._uow._check_writable()
         held = self._held(order_id)
         if items is None:
             items = tuple(StockMovement(s, loc, q) for (s, loc), q in sorted(held.items()))
         else:
-            items = aggregate(items)
-            check_movements(items)
+            items = tuple(items)
         for item in items:
             have = held.get((item.sku, item.location), 0)
             if item.quantity > have:
-                raise over_release(order_id, item, have, verb)
+                raise over_release(order_id, item, have, "ship" if shipped else "release")
         for item in items:
             key = (item.sku, item.location)
             level = self._s.stock[key]
-            on_hand = level.on_hand - item.quantity if verb == "commit" else level.on_hand
+            on_hand = level.on_hand - item.quantity if shipped else level.on_hand
             self._set(attrs.evolve(level, on_hand=on_hand, reserved=level.reserved - item.quantity))
             self._set_held(order_id, key, held[key] - item.quantity)
         return tuple(items)
 
-    def release(
-        self, order_id: str, items: Sequence[StockMovement] | None = None
-    ) -> tuple[StockMovement, ...]:
-        return self._take(order_id, items, "release")
-
-    def commit(self, order_id: str, items: Sequence[StockMovement]) -> tuple[StockMovement, ...]:
-        return self._take(order_id, items, "commit")
-
-    def reservations(self, order_id: str) -> tuple[StockMovement, ...]:
+    def reservations(self, order_id: str | None = None) -> list[tuple[str, StockMovement]]:
         self._uow._check_open()
-        return tuple(
-            StockMovement(s, loc, q) for (s, loc), q in sorted(self._held(order_id).items())
-        )
-
-    def all_reservations(self) -> list[tuple[str, StockMovement]]:
-        self._uow._check_open()
+        orders = sorted(self._s.reservations) if order_id is None else [order_id]
         return [
-            (order_id, StockMovement(s, loc, q))
-            for order_id, held in sorted(self._s.reservations.items())
-            for (s, loc), q in sorted(held.items())
+            (held_by, StockMovement(s, loc, q))
+            for held_by in orders
+            for (s, loc), q in sorted(self._held(held_by).items())
         ]
 
 
@@ -327,22 +289,16 @@ class _Outbox(_Repo):
         self._write(lambda: self._s.outbox.__setitem__(entry.entry_id, previous))
         return entry
 
-    def _existing(self, entry_id: str) -> OutboxEntry:
-        self._uow._check_writable()
-        entry = self._s.outbox.get(entry_id)
-        if entry is None:
-            raise OutboxEntryNotFound(entry_id)
-        return entry
-
     def add(self, entries: Sequence[OutboxEntry]) -> None:
         self._uow._check_writable()
-        texts = check_new_entries(entries)
         ids = [e.entry_id for e in entries]
         if len(set(ids)) != len(ids) or any(i in self._s.outbox for i in ids):
             raise ConcurrencyConflict(f"an outbox entry with one of the ids {ids} exists")
-        for entry, text in zip(entries, texts, strict=True):
+        for entry in entries:
             # Stored as the SQL adapters store it: the payload as its JSON reads back.
-            self._s.outbox[entry.entry_id] = attrs.evolve(entry, payload=loads(text))
+            self._s.outbox[entry.entry_id] = attrs.evolve(
+                entry, payload=loads(dumps(entry.payload))
+            )
 
         def undo() -> None:
             for entry_id in ids:
@@ -363,7 +319,6 @@ class _Outbox(_Repo):
         channels: Sequence[str] | None = None,
     ) -> list[OutboxEntry]:
         self._uow._check_writable()
-        check_claim(now, limit, lease_until)
         due = sorted(
             (
                 e
@@ -387,35 +342,20 @@ class _Outbox(_Repo):
         ]
         return sorted(claimed, key=lambda e: (e.created_at, e.entry_id))
 
-    def mark_sent(self, entry_id: str, *, attempt: int, sent_at: datetime) -> OutboxEntry:
-        entry = self._existing(entry_id)
-        check_held(entry, attempt)
-        return self._replace(attrs.evolve(entry, status=OutboxStatus.SENT, sent_at=sent_at))
-
-    def mark_failed(
-        self, entry_id: str, *, attempt: int, error: str, retry_at: datetime | None
-    ) -> OutboxEntry:
-        entry = self._existing(entry_id)
-        check_held(entry, attempt)
-        if retry_at is None:
-            after = attrs.evolve(entry, status=OutboxStatus.DEAD, last_error=error)
-        else:
-            after = attrs.evolve(
-                entry, status=OutboxStatus.QUEUED, last_error=error, next_attempt_at=retry_at
-            )
-        return self._replace(after)
-
-    def requeue(self, entry_id: str, now: datetime) -> OutboxEntry:
-        entry = self._existing(entry_id)
-        if entry.status != OutboxStatus.DEAD:
-            raise OutboxStateError(entry_id, entry.status, "only dead entries can be re-sent")
-        return self._replace(
-            attrs.evolve(entry, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)
-        )
+    def update(self, entry: OutboxEntry, *, expected: OutboxEntry) -> OutboxEntry:
+        self._uow._check_writable()
+        stored = self._s.outbox.get(entry.entry_id)
+        if (
+            stored is None
+            or stored.status != expected.status
+            or stored.attempts != expected.attempts
+        ):
+            raise outbox_update_refused(entry.entry_id, stored, expected)
+        return self._replace(entry)
 
     def find(self, query: OutboxQuery) -> OutboxPage:
         self._uow._check_open()
-        after = check_outbox_query(query)
+        after = decode_cursor(query.cursor)
         q = query
         rows = sorted(
             (

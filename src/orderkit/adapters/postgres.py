@@ -25,7 +25,6 @@ import hashlib
 import os
 import re
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
@@ -44,7 +43,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
         f"orderkit.adapters.postgres needs psycopg 3 ({exc}); {install_hint('postgres')}"
     ) from exc
 
-from orderkit.adapters._sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.adapters.sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.adapters.sql.connections import ThreadConnections
 from orderkit.domain.checks import require_whole
 from orderkit.errors import (
     ConcurrencyConflict,
@@ -211,10 +211,6 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # and the server shutting down or starting up.
 _RETRYABLE = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03"}
 
-# Connections a forked child inherited. The child must not close them (that would end the
-# parent's sessions); keeping them referenced stops psycopg reporting them as leaked.
-_INHERITED: list[Connection] = []
-
 
 def _lock_key(purpose: str, schema: str) -> int:
     """A stable 64-bit advisory lock key for one purpose in one schema."""
@@ -275,27 +271,6 @@ class PostgresDialect(Dialect):
         return StorageError(f"PostgreSQL error{f' ({state})' if state else ''}: {exc}")
 
 
-def _retire(conn: Connection, pid: int, registry: dict[Connection, int], lock: Any) -> None:
-    """Close a thread's connection once the thread has ended (or the storage is closed)."""
-    with lock:
-        registry.pop(conn, None)
-    if os.getpid() == pid:
-        conn.close()
-    else:
-        _INHERITED.append(conn)
-
-
-class _ThreadConnection:
-    """Owns one thread's connection; when the thread ends, its locals die and this closes it."""
-
-    __slots__ = ("__weakref__", "conn", "pid")
-
-    def __init__(self, conn: Connection, registry: dict[Connection, int], lock: Any) -> None:
-        self.conn = conn
-        self.pid = os.getpid()
-        weakref.finalize(self, _retire, conn, self.pid, registry, lock)
-
-
 class PostgresStorage:
     """Storage in a PostgreSQL schema, safe for many threads, processes and machines.
 
@@ -347,7 +322,9 @@ class PostgresStorage:
         self._dialect = PostgresDialect(schema)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: dict[Connection, int] = {}  # per-thread connections -> owner pid
+        self._connections: ThreadConnections[Connection] = ThreadConnections(
+            lambda conn: not (conn.closed or conn.broken)
+        )
         self._pool: Any = None  # psycopg_pool.ConnectionPool, opened on first use
         self._pool_pid = 0
         self._closed = False
@@ -379,21 +356,6 @@ class PostgresStorage:
             raise
         return conn
 
-    def _thread_connection(self) -> Connection:
-        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
-        if (
-            holder is not None
-            and holder.pid == os.getpid()
-            and not (holder.conn.closed or holder.conn.broken)
-        ):
-            return holder.conn
-        conn = self._connect()
-        with self._lock:
-            self._connections[conn] = os.getpid()
-        # Replacing the holder retires the old connection (closed, or kept if inherited).
-        self._local.holder = _ThreadConnection(conn, self._connections, self._lock)
-        return conn
-
     def _shared_pool(self) -> Any:
         from psycopg_pool import ConnectionPool
 
@@ -421,7 +383,7 @@ class PostgresStorage:
         pool = None
         try:
             if self.pool_size is None:
-                conn = self._thread_connection()
+                conn = self._connections.get(self._connect)
             else:
                 pool = self._shared_pool()
                 conn = pool.getconn()
@@ -538,9 +500,6 @@ class PostgresStorage:
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
-            mine = [c for c, pid in self._connections.items() if pid == os.getpid()]
-            self._connections.clear()
-        for conn in mine:
-            conn.close()
+        self._connections.close_all()
         if pool is not None and self._pool_pid == os.getpid():
             pool.close()

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from orderkit.adapters._sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.adapters.sql import SCHEMA_TABLE, Dialect, SqlUnitOfWork
+from orderkit.adapters.sql.connections import ThreadConnections
 from orderkit.errors import (
     ConcurrencyConflict,
     OrderkitError,
@@ -218,36 +217,6 @@ class SQLiteDialect(Dialect):
         return None
 
 
-# Connections a forked child inherited. The child must not close them (SQLite connections
-# must not be used across a fork); keeping them referenced stops them being closed on collection.
-_INHERITED: list[sqlite3.Connection] = []
-
-
-def _retire(
-    conn: sqlite3.Connection, pid: int, registry: dict[sqlite3.Connection, int], lock: Any
-) -> None:
-    """Close a thread's connection once the thread has ended (or the storage is closed)."""
-    with lock:
-        registry.pop(conn, None)
-    if os.getpid() == pid:
-        conn.close()
-    else:
-        _INHERITED.append(conn)
-
-
-class _ThreadConnection:
-    """Owns one thread's connection; when the thread ends, its locals die and this closes it."""
-
-    __slots__ = ("__weakref__", "conn", "pid")
-
-    def __init__(
-        self, conn: sqlite3.Connection, registry: dict[sqlite3.Connection, int], lock: Any
-    ) -> None:
-        self.conn = conn
-        self.pid = os.getpid()
-        weakref.finalize(self, _retire, conn, self.pid, registry, lock)
-
-
 class SQLiteStorage:
     """Storage in one SQLite file, safe for many threads and processes.
 
@@ -294,21 +263,16 @@ class SQLiteStorage:
         self.busy_timeout = busy_timeout
         self.synchronous = synchronous.upper()
         self._dialect = SQLiteDialect()
-        self._local = threading.local()
-        # Per-thread connections -> the pid that opened them; a thread's connection is closed
-        # when the thread ends (see _ThreadConnection) or when the storage is closed.
-        self._connections: dict[sqlite3.Connection, int] = {}
-        self._lock = threading.Lock()
+        self._connections: ThreadConnections[sqlite3.Connection] = ThreadConnections()
         self._closed = False
         self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise StorageError("this storage is closed")
-        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
-        # A connection must not cross a fork; a child process opens its own.
-        if holder is not None and holder.pid == os.getpid():
-            return holder.conn
+        return self._connections.get(self._open_connection)
+
+    def _open_connection(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -322,10 +286,6 @@ class SQLiteStorage:
         except sqlite3.Error as exc:  # not a database, or locked past the busy timeout
             conn.close()
             raise self._translated(exc) from exc
-        with self._lock:
-            self._connections[conn] = os.getpid()
-        # Replacing the holder retires the old connection (kept if inherited over a fork).
-        self._local.holder = _ThreadConnection(conn, self._connections, self._lock)
         return conn
 
     @contextmanager
@@ -416,9 +376,5 @@ class SQLiteStorage:
 
     def close(self) -> None:
         """Close every connection this storage opened."""
-        with self._lock:
-            self._closed = True
-            mine = [c for c, pid in self._connections.items() if pid == os.getpid()]
-            self._connections.clear()
-        for conn in mine:
-            conn.close()
+        self._closed = True
+        self._connections.close_all()

@@ -14,16 +14,20 @@ from enum import Enum
 import attrs
 
 from orderkit.domain.order import LineItem, Order
+from orderkit.errors import InvalidStockAdjustment
 
 __all__ = [
     "ReservationPolicy",
     "StockLevel",
     "StockMovement",
+    "adjusted",
     "aggregate",
     "became_low",
     "integrity_problems",
     "line_movements",
+    "received",
     "unshipped",
+    "with_threshold",
 ]
 
 
@@ -58,6 +62,40 @@ class StockLevel:
     @property
     def is_low(self) -> bool:
         return self.available < self.low_stock_threshold
+
+
+def _or_empty(level: StockLevel | None, sku: str, location: str) -> StockLevel:
+    return level if level is not None else StockLevel(sku, location, 0, 0)
+
+
+def received(level: StockLevel | None, sku: str, location: str, quantity: int) -> StockLevel:
+    """The level after receiving ``quantity`` (> 0, checked by the caller) of a SKU whose
+    level is ``level`` (None when it was never stocked: a new record)."""
+    before = _or_empty(level, sku, location)
+    return attrs.evolve(before, on_hand=before.on_hand + quantity)
+
+
+def adjusted(level: StockLevel | None, sku: str, location: str, delta: int) -> StockLevel:
+    """The level after correcting on hand by ``delta`` (a count, a write-off).
+
+    Raises:
+        InvalidStockAdjustment: the SKU has no stock record, or on hand would go below zero
+            or below what is reserved.
+    """
+    before = _or_empty(level, sku, location)
+    after = before.on_hand + delta
+    if level is None or after < before.reserved or after < 0:
+        raise InvalidStockAdjustment(
+            "delta",
+            f"{sku}@{location} has {before.on_hand} on hand with {before.reserved} reserved; "
+            f"adjusting by {delta} would leave {after}. Release or ship reservations first",
+        )
+    return attrs.evolve(before, on_hand=after)
+
+
+def with_threshold(level: StockLevel | None, sku: str, location: str, threshold: int) -> StockLevel:
+    """The level with its low-stock threshold set (a new, empty record if there was none)."""
+    return attrs.evolve(_or_empty(level, sku, location), low_stock_threshold=threshold)
 
 
 def became_low(level: StockLevel, available_before: int, threshold_before: int) -> bool:

@@ -41,11 +41,19 @@ from orderkit.domain.events import (
 from orderkit.errors import (
     DeliveryFailed,
     LeaseLost,
+    OutboxEntryNotFound,
     TransientStorageError,
     ValidationError,
 )
 from orderkit.notify.message import Message
-from orderkit.notify.outbox import OutboxEntry, entry_stream
+from orderkit.notify.outbox import (
+    OutboxEntry,
+    entry_stream,
+    mark_failed,
+    mark_sent,
+    requeue,
+    require_limit,
+)
 from orderkit.ports import Channel, Clock, Renderer, Storage
 
 __all__ = ["DispatchReport", "Dispatcher", "JsonRenderer", "Renderer", "RetryPolicy"]
@@ -236,6 +244,7 @@ class Dispatcher:
                 claimed; while recording (after a few tries), the entries of this batch not
                 yet recorded are sent again once their lease ends, with the same dedup key.
         """
+        require_limit(limit)
         now = self._now()
         with self.storage.unit_of_work() as uow:
             claimed = uow.outbox.claim_due(
@@ -293,7 +302,10 @@ class Dispatcher:
         """
         now = self._now()
         with self.storage.unit_of_work() as uow:
-            entry = uow.outbox.requeue(entry_id, now)
+            stored = uow.outbox.get(entry_id)
+            if stored is None:
+                raise OutboxEntryNotFound(entry_id)
+            entry = uow.outbox.update(requeue(stored, now), expected=stored)
             event = NotificationQueued(
                 entry.entry_id, entry.kind, entry.channel, entry.recipient, entry.locale
             )
@@ -351,16 +363,15 @@ class Dispatcher:
         with self.storage.unit_of_work() as uow:
             try:
                 if failure is None:
-                    uow.outbox.mark_sent(outbox_id, attempt=attempt, sent_at=now)
+                    uow.outbox.update(mark_sent(entry, sent_at=now), expected=entry)
                     payload = NotificationSent(outbox_id, entry.kind, entry.channel, attempt)
                     outcome = "sent"
                 else:
                     error = failure.error[:MAX_ERROR_LENGTH]
                     final = not failure.retryable or attempt >= self.retry.max_attempts
                     retry_at = None if final else now + self.retry.delay(attempt)
-                    uow.outbox.mark_failed(
-                        outbox_id, attempt=attempt, error=error, retry_at=retry_at
-                    )
+                    after = mark_failed(entry, error=error, retry_at=retry_at)
+                    uow.outbox.update(after, expected=entry)
                     payload = NotificationFailed(
                         outbox_id, entry.kind, entry.channel, attempt, error, final, retry_at
                     )

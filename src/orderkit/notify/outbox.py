@@ -8,23 +8,35 @@ them to channels, with retries, backoff and a dead-letter state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
+from orderkit.clock import require_utc
 from orderkit.domain.events import notification_stream, order_stream
+from orderkit.errors import LeaseLost, OutboxStateError, ValidationError
 from orderkit.notify.message import frozen_mapping
+from orderkit.serialization import dumps
 
 __all__ = [
+    "MAX_PAGE",
     "OutboxDraft",
     "OutboxEntry",
     "OutboxPage",
     "OutboxQuery",
     "OutboxStatus",
+    "check_new_entries",
     "entry_stream",
+    "mark_failed",
+    "mark_sent",
+    "requeue",
+    "require_limit",
 ]
+
+MAX_PAGE = 1000
+"""The most items one page of a ``find`` (orders or outbox entries) may ask for."""
 
 
 class OutboxStatus:
@@ -81,25 +93,149 @@ def entry_stream(entry: OutboxEntry) -> str:
     return notification_stream(entry.entry_id)
 
 
+def _status(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and value not in OutboxStatus.ALL:
+        raise ValidationError("status", f"must be one of {', '.join(OutboxStatus.ALL)}")
+
+
+def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
+
+
+def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
+    if value is not None:
+        require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
+
+
+def require_limit(value: object) -> int:
+    """``value`` if it is a whole number in 1.. :data:`MAX_PAGE` (a page or a batch size).
+
+    Raises:
+        ValidationError: naming ``limit``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE:
+        raise ValidationError("limit", f"must be a whole number between 1 and {MAX_PAGE}")
+    return value
+
+
+def check_limit(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    """The attrs validator of a page's ``limit`` (see :func:`require_limit`)."""
+    require_limit(value)
+
+
 @attrs.frozen
 class OutboxQuery:
     """Filters for listing outbox entries; every filter given must match.
 
     Entries come oldest first (by ``created_at``, then id). ``created_from`` is inclusive
     and ``created_to`` exclusive. Pass a page's ``next_cursor`` back as ``cursor`` for the
-    next page.
+    next page. A query checks itself when it is made, so every adapter is handed a
+    well-formed one.
+
+    Raises:
+        ValidationError: naming the filter: a status not in :attr:`OutboxStatus.ALL`, an
+            empty or non-string id, a naive datetime, a limit outside 1..1000.
     """
 
-    status: str | None = None
-    order_id: str | None = None
-    kind: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    limit: int = 100
-    cursor: str | None = None
+    status: str | None = attrs.field(default=None, validator=_status)
+    order_id: str | None = attrs.field(default=None, validator=_text)
+    kind: str | None = attrs.field(default=None, validator=_text)
+    created_from: datetime | None = attrs.field(default=None, validator=_moment)
+    created_to: datetime | None = attrs.field(default=None, validator=_moment)
+    limit: int = attrs.field(default=100, validator=check_limit)
+    cursor: str | None = attrs.field(default=None, validator=_text)
 
 
 @attrs.frozen
 class OutboxPage:
     items: tuple[OutboxEntry, ...]
     next_cursor: str | None
+
+
+_ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")
+
+
+def _check_entry_fields(i: int, entry: OutboxEntry) -> None:
+    for name in _ENTRY_TEXT_FIELDS:
+        if not isinstance(getattr(entry, name), str):
+            raise ValidationError(f"entries[{i}].{name}", "must be a str")
+    if entry.order_id is not None and not isinstance(entry.order_id, str):
+        raise ValidationError(f"entries[{i}].order_id", "must be a str or None")
+    if not isinstance(entry.last_error, str):
+        raise ValidationError(f"entries[{i}].last_error", "must be a str")
+    require_utc(f"entries[{i}].created_at", entry.created_at)
+    require_utc(f"entries[{i}].next_attempt_at", entry.next_attempt_at)
+    if entry.sent_at is not None:
+        require_utc(f"entries[{i}].sent_at", entry.sent_at)
+
+
+def check_new_entries(entries: Sequence[OutboxEntry]) -> None:
+    """Refuse entries that cannot be added as new: the runner checks what it queues before
+    ``outbox.add``, so every backend is handed the same well-formed entries (rather than a
+    NOT NULL failure on one, a bad timestamp on another, nothing on a third).
+
+    Raises:
+        ValidationError: naming the entry (``entries[i]``) or its field: not ``queued``
+            with no attempts, a field of the wrong type, a payload that is not JSON-ready.
+    """
+    for i, entry in enumerate(entries):
+        _check_entry_fields(i, entry)
+        if entry.status != OutboxStatus.QUEUED or entry.attempts != 0:
+            raise ValidationError(
+                f"entries[{i}]", "a new outbox entry must be queued with no attempts"
+            )
+        try:
+            dumps(entry.payload)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"entries[{i}].payload",
+                f"must be JSON-ready (dicts, lists, strings, numbers, bools, None): {exc}",
+            ) from None
+
+
+# -- the delivery state, as pure functions over an entry ------------------------------------
+# Each returns the entry's next state; the dispatcher stores it with
+# ``uow.outbox.update(next, expected=entry)``, which refuses if the entry changed meanwhile.
+
+
+def _held(entry: OutboxEntry) -> None:
+    if entry.status != OutboxStatus.SENDING:
+        raise LeaseLost(entry.entry_id, entry.attempts, entry.status, entry.attempts)
+
+
+def mark_sent(entry: OutboxEntry, *, sent_at: datetime) -> OutboxEntry:
+    """``entry``, a claimed one, as delivered at ``sent_at``.
+
+    Raises:
+        LeaseLost: the entry is not ``sending`` (its outcome was already recorded).
+    """
+    _held(entry)
+    return attrs.evolve(entry, status=OutboxStatus.SENT, sent_at=sent_at)
+
+
+def mark_failed(entry: OutboxEntry, *, error: str, retry_at: datetime | None) -> OutboxEntry:
+    """``entry``, a claimed one, after a failed attempt: ``queued`` again until
+    ``retry_at``, or ``dead`` (given up) when ``retry_at`` is None; ``error`` kept.
+
+    Raises:
+        LeaseLost: the entry is not ``sending`` (its outcome was already recorded).
+    """
+    _held(entry)
+    if retry_at is None:
+        return attrs.evolve(entry, status=OutboxStatus.DEAD, last_error=error)
+    return attrs.evolve(
+        entry, status=OutboxStatus.QUEUED, last_error=error, next_attempt_at=retry_at
+    )
+
+
+def requeue(entry: OutboxEntry, now: datetime) -> OutboxEntry:
+    """``entry``, a dead one, queued again (a manual re-send): due at ``now``, attempts from
+    0, its last error kept until the next attempt.
+
+    Raises:
+        OutboxStateError: the entry is not dead.
+    """
+    if entry.status != OutboxStatus.DEAD:
+        raise OutboxStateError(entry.entry_id, entry.status, "only dead entries can be re-sent")
+    return attrs.evolve(entry, status=OutboxStatus.QUEUED, attempts=0, next_attempt_at=now)

@@ -254,7 +254,7 @@ class AfterSalesCommands(ShippingCommands):
                 line = order.line(ret_line.line_id)
                 stream = stock_stream(line.sku, line.location)
                 if ret_line.disposition == Disposition.RESTOCK:
-                    level = tx.uow.stock.receive(line.sku, line.location, ret_line.quantity)
+                    level = self._restock(tx, line.sku, line.location, ret_line.quantity)
                     tx.record(
                         stream,
                         StockReceived(line.sku, line.location, ret_line.quantity, level.on_hand),

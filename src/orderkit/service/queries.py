@@ -33,7 +33,7 @@ class QueryCommands(CommandRunner):
             OrderNotFound: there is none.
         """
         with self.storage.reader() as uow:
-            order = uow.orders.get_by_number(number)
+            order = next(iter(uow.orders.find(OrderQuery(number=number, limit=1)).items), None)
         if order is None:
             raise OrderNotFound(number)
         return order

@@ -39,6 +39,7 @@ from orderkit.domain.inventory import (
     StockMovement,
     aggregate,
     became_low,
+    received,
 )
 from orderkit.domain.lifecycle import COMMAND_EVENTS, default_order_machine
 from orderkit.domain.numbering import OrderNumbering
@@ -54,13 +55,20 @@ from orderkit.errors import (
     TransientStorageError,
     ValidationError,
 )
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxStatus, entry_stream
+from orderkit.notify.outbox import (
+    OutboxDraft,
+    OutboxEntry,
+    OutboxStatus,
+    check_new_entries,
+    entry_stream,
+)
 from orderkit.ports import (
     AddressChecker,
     Clock,
     IdempotencyRecord,
     IdGenerator,
     Notifier,
+    OrderQuery,
     PaymentsPort,
     StockNotifier,
     Storage,
@@ -178,7 +186,12 @@ class CommandRunner:
             elif isinstance(step, Release):
                 self._release(tx, order, step.items)
             elif isinstance(step, Commit):
-                tx.record(stream, StockCommitted(tx.uow.stock.commit(order.id, step.items)))
+                tx.record(
+                    stream,
+                    StockCommitted(
+                        tx.uow.stock.release(order.id, aggregate(step.items), shipped=True)
+                    ),
+                )
             else:
                 tx.record(stream, step)
         return order
@@ -227,6 +240,7 @@ class CommandRunner:
         entries = [self._outbox_entry(tx, about, i, d) for i, (about, d) in enumerate(drafts)]
         if not entries:
             return
+        check_new_entries(entries)
         tx.uow.outbox.add(entries)
         for e in entries:
             queued = NotificationQueued(e.entry_id, e.kind, e.channel, e.recipient, e.locale)
@@ -276,6 +290,30 @@ class CommandRunner:
         released = tx.uow.stock.release(order.id, None if items is None else aggregate(items))
         if released:
             tx.record(order_stream(order.id), StockReleased(released))
+
+    def _put_stock(
+        self,
+        tx: Transaction,
+        sku: str,
+        location: str,
+        rule: Callable[[StockLevel | None], StockLevel],
+    ) -> tuple[StockLevel | None, StockLevel]:
+        """Apply a stock rule of :mod:`orderkit.domain.inventory` to the level as stored and
+        write the result if nothing changed meanwhile; return the levels before and after."""
+        before = tx.uow.stock.get(sku, location)
+        return before, tx.uow.stock.put(rule(before), expected=before)
+
+    def _restock(self, tx: Transaction, sku: str, location: str, quantity: int) -> StockLevel:
+        """Add ``quantity`` to on hand (creating the SKU's record if needed)."""
+        _, level = self._put_stock(
+            tx, sku, location, lambda stored: received(stored, sku, location, quantity)
+        )
+        return level
+
+    def _by_tracking(self, uow: UnitOfWork, carrier: str, tracking_number: str) -> Order | None:
+        """The most recently placed order with a parcel of this carrier and number, or None."""
+        query = OrderQuery(carrier=carrier, tracking_number=tracking_number, limit=1)
+        return next(iter(uow.orders.find(query).items), None)
 
     def _maybe_low(
         self,

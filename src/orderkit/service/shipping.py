@@ -94,7 +94,7 @@ class ShippingCommands(CommandRunner):
                 could not tell the two apart).
         """
         if label.tracking_number:
-            holder = tx.uow.orders.find_by_tracking(label.carrier, label.tracking_number)
+            holder = self._by_tracking(tx.uow, label.carrier, label.tracking_number)
             if holder is not None:
                 raise ValidationError(
                     "tracking_number",
@@ -194,7 +194,7 @@ class ShippingCommands(CommandRunner):
         check_tracking_event(event)
 
         def body(tx: Transaction) -> Order:
-            found = tx.uow.orders.find_by_tracking(event.carrier, event.tracking_number)
+            found = self._by_tracking(tx.uow, event.carrier, event.tracking_number)
             if found is None:
                 raise ShipmentNotFound(event.carrier, event.tracking_number)
             before = self._load(tx.uow, found.id, for_update=True)
@@ -223,7 +223,7 @@ class ShippingCommands(CommandRunner):
         batch.sort(key=lambda event: event.at)
         with self.storage.reader() as uow:
             for event in batch:
-                if uow.orders.find_by_tracking(event.carrier, event.tracking_number) is None:
+                if self._by_tracking(uow, event.carrier, event.tracking_number) is None:
                     raise ShipmentNotFound(event.carrier, event.tracking_number)
         return [self.ingest_tracking(event, actor=actor) for event in batch]
 

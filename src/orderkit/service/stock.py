@@ -10,7 +10,9 @@ from orderkit.domain.events import (
 )
 from orderkit.domain.inventory import (
     StockLevel,
+    adjusted,
     integrity_problems,
+    with_threshold,
 )
 from orderkit.errors import (
     ValidationError,
@@ -36,7 +38,7 @@ class StockCommands(CommandRunner):
         require_whole("quantity", quantity)
 
         def body(tx: Transaction) -> StockLevel:
-            level = tx.uow.stock.receive(sku, location, quantity)
+            level = self._restock(tx, sku, location, quantity)
             tx.record(
                 stock_stream(sku, location), StockReceived(sku, location, quantity, level.on_hand)
             )
@@ -59,7 +61,9 @@ class StockCommands(CommandRunner):
             raise ValidationError("reason", "say why stock is adjusted")
 
         def body(tx: Transaction) -> StockLevel:
-            level = tx.uow.stock.adjust(sku, location, delta)
+            _, level = self._put_stock(
+                tx, sku, location, lambda stored: adjusted(stored, sku, location, delta)
+            )
             tx.record(
                 stock_stream(sku, location), StockAdjusted(sku, location, delta, level.on_hand)
             )
@@ -79,8 +83,9 @@ class StockCommands(CommandRunner):
         require_whole("threshold", threshold, at_least=0)
 
         def body(tx: Transaction) -> StockLevel:
-            before = tx.uow.stock.get(sku, location)
-            level = tx.uow.stock.set_threshold(sku, location, threshold)
+            before, level = self._put_stock(
+                tx, sku, location, lambda stored: with_threshold(stored, sku, location, threshold)
+            )
             self._maybe_low(tx, level, level.available, before.low_stock_threshold if before else 0)
             self._commit(tx, None)
             return level
@@ -100,4 +105,4 @@ class StockCommands(CommandRunner):
     def check_integrity(self) -> list[str]:
         """Problems between stock levels, reservations and orders; empty when consistent."""
         with self.storage.reader() as uow:
-            return integrity_problems(uow.stock.all(), uow.stock.all_reservations())
+            return integrity_problems(uow.stock.all(), uow.stock.reservations())

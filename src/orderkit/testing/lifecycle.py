@@ -107,7 +107,7 @@ class _Lifecycle(RuleBasedStateMachine):
     def _snapshot(self, order_id: str | None) -> tuple[Any, ...]:
         with self.storage.reader() as uow:
             order = uow.orders.get(order_id) if order_id else None
-            return (order, uow.stock.all(), uow.stock.all_reservations(), uow.events.read(0, 10**6))
+            return (order, uow.stock.all(), uow.stock.reservations(), uow.events.read(0, 10**6))
 
     def _attempt(self, order_id: str | None, command: Callable[[], object]) -> bool:
         """Run a command; if refused with an orderkit error, prove it changed nothing."""
@@ -276,7 +276,7 @@ class _Lifecycle(RuleBasedStateMachine):
                 order = uow.orders.get(order_id)
                 assert order is not None
                 held = Counter(
-                    {(m.sku, m.location): m.quantity for m in uow.stock.reservations(order_id)}
+                    {(m.sku, m.location): m.quantity for _, m in uow.stock.reservations(order_id)}
                 )
                 expected: Counter[tuple[str, str]] = Counter()
                 if order.stock_reserved:
