@@ -10,7 +10,8 @@ from typing import Any
 import attrs
 import pytest
 
-from orderkit import OrderService
+from orderkit import FixedClock, OrderService
+from orderkit.adapters.notify import MemoryChannel
 from orderkit.domain.events import (
     NewEvent,
     PaymentReminderDue,
@@ -24,6 +25,7 @@ from orderkit.domain.order import Order, Refund
 from orderkit.domain.receipt import PersonalizationBlock, Receipt, ReceiptKind
 from orderkit.domain.shipping import RateQuote, TrackingEvent, TrackingStatus
 from orderkit.errors import ValidationError
+from orderkit.notify.dispatch import Dispatcher
 from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
 from orderkit.notify.receipt_notifier import EVENT_KINDS, ReceiptNotifier
 from orderkit.notify.render import ReceiptRenderer
@@ -445,3 +447,18 @@ def test_a_parcel_returned_to_sender_queues_a_notice_to_the_customer(
         "您的包裹正在退回" in message.text,
         entry.payload["detail"],
     )
+
+
+def test_a_sent_receipt_records_the_locale_it_was_rendered_in(renderer: ReceiptRenderer) -> None:
+    receipts = notifier(renderer)
+    svc = service(notifier=receipts)
+    order = place(svc, locale="de_AT")
+    channel = MemoryChannel(name="email")
+    dispatcher = Dispatcher(svc.storage, {"email": channel}, receipts, clock=FixedClock(T0))
+
+    dispatcher.dispatch_pending()
+
+    with svc.storage.reader() as uow:
+        sent = [e.payload for e in uow.events.read() if e.type == "NotificationSent"]
+    assert "de_AT" == svc.get(order.id).locale
+    assert ["de"] == [s.locale for s in sent]

@@ -378,12 +378,17 @@ class NotificationQueued:
 @event_type
 @attrs.frozen
 class NotificationSent:
-    """A channel accepted the message on delivery attempt ``attempt`` (1 for the first)."""
+    """A channel accepted the message on delivery attempt ``attempt`` (1 for the first).
+
+    ``locale`` is the one the message was rendered in: what the renderer negotiated from the
+    entry's (``de_AT`` is sent in ``de``); empty on events recorded before it was kept.
+    """
 
     entry_id: str
     kind: str
     channel: str
     attempt: int
+    locale: str = ""
 
 
 @event_type

@@ -175,6 +175,11 @@ class _Failure:
     retryable: bool
 
 
+@attrs.frozen
+class _Delivered:
+    locale: str  # what the renderer made of the entry's locale
+
+
 class Dispatcher:
     """Delivers due outbox entries through channels, with retries and a dead-letter state.
 
@@ -315,8 +320,8 @@ class Dispatcher:
 
     # -- one entry -------------------------------------------------------------------------
 
-    def _deliver(self, entry: OutboxEntry) -> _Failure | None:
-        """Render and send one claimed entry; the failure, or None when it was delivered."""
+    def _deliver(self, entry: OutboxEntry) -> _Failure | _Delivered:
+        """Render and send one claimed entry; the failure, or the locale it was sent in."""
         if entry.attempts > self.retry.max_attempts:
             return _Failure(
                 f"attempt {entry.attempts - 1} ended without an outcome (the dispatcher stopped "
@@ -343,41 +348,43 @@ class Dispatcher:
             # A channel should raise DeliveryFailed; anything else (a network error it let
             # escape) is retried rather than lost.
             return _Failure(f"{type(exc).__name__}: {exc}", retryable=True)
-        return None
+        return _Delivered(message.locale)
 
-    def _record(self, entry: OutboxEntry, failure: _Failure | None) -> str:
+    def _record(self, entry: OutboxEntry, outcome: _Failure | _Delivered) -> str:
         """Record one outcome; return the :class:`DispatchReport` field it counts under."""
         for attempt in range(1, RECORD_ATTEMPTS + 1):
             try:
-                return self._record_once(entry, failure)
+                return self._record_once(entry, outcome)
             except TransientStorageError:
                 if attempt == RECORD_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0, 0.05 * 2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _record_once(self, entry: OutboxEntry, failure: _Failure | None) -> str:
+    def _record_once(self, entry: OutboxEntry, outcome: _Failure | _Delivered) -> str:
         now = self._now()
         outbox_id, attempt = entry.entry_id, entry.attempts
         payload: object
         with self.storage.unit_of_work() as uow:
             try:
-                if failure is None:
+                if isinstance(outcome, _Delivered):
                     uow.outbox.update(mark_sent(entry, sent_at=now), expected=entry)
-                    payload = NotificationSent(outbox_id, entry.kind, entry.channel, attempt)
-                    outcome = "sent"
+                    payload = NotificationSent(
+                        outbox_id, entry.kind, entry.channel, attempt, outcome.locale
+                    )
+                    counted = "sent"
                 else:
-                    error = failure.error[:MAX_ERROR_LENGTH]
-                    final = not failure.retryable or attempt >= self.retry.max_attempts
+                    error = outcome.error[:MAX_ERROR_LENGTH]
+                    final = not outcome.retryable or attempt >= self.retry.max_attempts
                     retry_at = None if final else now + self.retry.delay(attempt)
                     after = mark_failed(entry, error=error, retry_at=retry_at)
                     uow.outbox.update(after, expected=entry)
                     payload = NotificationFailed(
                         outbox_id, entry.kind, entry.channel, attempt, error, final, retry_at
                     )
-                    outcome = "dead" if final else "retried"
+                    counted = "dead" if final else "retried"
             except LeaseLost:
                 return "lost"
             uow.events.append([NewEvent(entry_stream(entry), now, self.actor, "", payload)])
             uow.commit()
-        return outcome
+        return counted
