@@ -143,7 +143,7 @@ def test_a_delivery_is_recorded_as_notification_sent_on_the_order_stream(
 ) -> None:
     order = service.place(draft(("MUG", 1)))
     dispatcher(storage, clock, email).dispatch_pending()
-    assert [("dispatcher", NotificationSent("id-000002", "order_placed", "email", 1))] == [
+    assert [("dispatcher", NotificationSent("id-000002", "order_placed", "email", 1, "en"))] == [
         (e.actor, e.payload) for e in delivery_events(service, order)
     ]
 
