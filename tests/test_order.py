@@ -19,6 +19,7 @@ from orderkit import (
     CurrencyMismatch,
     Customer,
     LineDraft,
+    LineItem,
     Money,
     OrderDraft,
     ValidationError,
@@ -159,3 +160,23 @@ def test_a_draft_mixing_currencies_is_refused_as_a_currency_mismatch(
         validate_draft(change(DRAFT))
 
     assert ("USD", "EUR") == (raised.value.left, raised.value.right)
+
+
+def test_a_line_made_from_a_draft_keeps_every_field_of_the_draft() -> None:
+    draft = LineDraft(
+        "MUG",
+        "Mug",
+        2,
+        Money("5.00", "EUR"),
+        unit_cost=Money("2.00", "EUR"),
+        tax_rate=Decimal("0.19"),
+        weight_grams=350,
+        location="east",
+        attributes=(("colour", "celadon"),),
+    )
+
+    line = LineItem.from_draft("L1", draft)
+
+    assert attrs.asdict(draft, recurse=False) == {
+        k: v for k, v in attrs.asdict(line, recurse=False).items() if k != "line_id"
+    }

@@ -44,6 +44,7 @@ from orderkit.domain.events import (
     TagRemoved,
     TrackingUpdated,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.financials import OrderFinancials, order_financials
 from orderkit.domain.inventory import ReservationPolicy, StockMovement
 from orderkit.domain.lifecycle import default_order_machine
@@ -545,3 +546,35 @@ def test_what_an_order_holds_is_split_into_revenue_shipping_and_tax_by_its_charg
         figures.shipping,
         figures.tax,
     )
+
+
+# -- evolving values --------------------------------------------------------------------------
+
+
+def test_evolve_makes_what_attrs_evolve_makes() -> None:
+    order = paid(tags=("gift",))
+
+    for changes in ({"status": "shipped"}, {"tags": ("VIP", " gift ")}, {"version": 7}):
+        assert attrs.evolve(order, **changes) == evolve(order, **changes)
+
+
+def test_evolve_converts_only_what_changes_and_keeps_the_rest() -> None:
+    order = an_order(tags=("gift",))
+
+    evolved = evolve(order, tags=("VIP",))
+
+    assert (("vip",), order.lines, order.total) == (evolved.tags, evolved.lines, evolved.total)
+
+
+def test_evolve_refuses_a_field_the_value_does_not_have() -> None:
+    with pytest.raises(TypeError, match="stauts"):
+        evolve(an_order(), stauts="closed")
+
+
+def test_evolve_leaves_a_value_with_validators_to_attrs() -> None:
+    @attrs.frozen
+    class Checked:
+        quantity: int = attrs.field(validator=attrs.validators.gt(0))
+
+    with pytest.raises(ValueError, match="quantity"):
+        evolve(Checked(1), quantity=0)

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from orderkit.domain.events import StatusChanged
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import StockMovement
 from orderkit.domain.status import StatusMachine
 
@@ -66,7 +67,7 @@ class Decision(Generic[S]):
 
     def evolve(self, **changes: Any) -> Decision[S]:
         """This decision with its order changed (``attrs.evolve``), steps kept."""
-        return Decision(attrs.evolve(self.order, **changes), self.steps)  # type: ignore[misc]
+        return Decision(evolve(self.order, **changes), self.steps)
 
 
 def fire(machine: StatusMachine[S], status: str, proposed: S, event: str) -> Decision[S]:
@@ -78,5 +79,5 @@ def fire(machine: StatusMachine[S], status: str, proposed: S, event: str) -> Dec
         GuardRefused: a guard of the transition refused ``proposed``.
     """
     target = machine.fire(proposed, status, event)
-    moved = attrs.evolve(proposed, status=target)  # type: ignore[misc]
+    moved = evolve(proposed, status=target)
     return Decision(moved, (StatusChanged(status, target, event),))

@@ -14,6 +14,7 @@ import attrs
 
 from orderkit.domain.drafts import validate_address, validate_line
 from orderkit.domain.events import FieldChange
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import StockMovement
 from orderkit.domain.order import (
     AddLine,
@@ -160,14 +161,14 @@ def apply_edit(order: Order, changes: Sequence[EditOp]) -> EditOutcome:
                 reserve.append(movement)
             elif delta < 0:
                 release.append(movement)
-            lines[i] = attrs.evolve(line, quantity=op.quantity)
+            lines[i] = evolve(line, quantity=op.quantity)
             field_changes.append(
                 FieldChange(f"lines[{line.line_id}].quantity", str(line.quantity), str(op.quantity))
             )
         elif isinstance(op, ChangePrice):
             i = find(f"{field}.line_id", op.line_id)
             line = lines[i]
-            candidate = attrs.evolve(line, unit_price=op.unit_price)
+            candidate = evolve(line, unit_price=op.unit_price)
             validate_line(field, candidate, order.currency)
             lines[i] = candidate
             field_changes.append(
@@ -220,7 +221,7 @@ def apply_edit(order: Order, changes: Sequence[EditOp]) -> EditOutcome:
                 for a in dropped
             )
 
-    edited = attrs.evolve(
+    edited = evolve(
         order,
         lines=tuple(lines),
         adjustments=tuple(adjustments),

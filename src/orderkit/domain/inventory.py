@@ -13,6 +13,7 @@ from enum import Enum
 
 import attrs
 
+from orderkit.domain.evolve import evolve
 from orderkit.domain.order import LineItem, Order
 from orderkit.errors import InvalidStockAdjustment
 
@@ -72,7 +73,7 @@ def received(level: StockLevel | None, sku: str, location: str, quantity: int) -
     """The level after receiving ``quantity`` (> 0, checked by the caller) of a SKU whose
     level is ``level`` (None when it was never stocked: a new record)."""
     before = _or_empty(level, sku, location)
-    return attrs.evolve(before, on_hand=before.on_hand + quantity)
+    return evolve(before, on_hand=before.on_hand + quantity)
 
 
 def adjusted(level: StockLevel | None, sku: str, location: str, delta: int) -> StockLevel:
@@ -90,12 +91,12 @@ def adjusted(level: StockLevel | None, sku: str, location: str, delta: int) -> S
             f"{sku}@{location} has {before.on_hand} on hand with {before.reserved} reserved; "
             f"adjusting by {delta} would leave {after}. Release or ship reservations first",
         )
-    return attrs.evolve(before, on_hand=after)
+    return evolve(before, on_hand=after)
 
 
 def with_threshold(level: StockLevel | None, sku: str, location: str, threshold: int) -> StockLevel:
     """The level with its low-stock threshold set (a new, empty record if there was none)."""
-    return attrs.evolve(_or_empty(level, sku, location), low_stock_threshold=threshold)
+    return evolve(_or_empty(level, sku, location), low_stock_threshold=threshold)
 
 
 def became_low(level: StockLevel, available_before: int, threshold_before: int) -> bool:

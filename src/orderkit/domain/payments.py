@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from orderkit.domain.decision import Decision, Release, Reserve, fire
 from orderkit.domain.events import PaymentCaptured, RefundIssued
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import unshipped
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.order import Order, Payment, Refund, check_currency
@@ -70,7 +69,7 @@ def move_along_pay(order: Order, machine: StatusMachine[Order]) -> Decision[Orde
     nothing is reserved yet (the ``AT_PAYMENT`` policy)."""
     decided = Decision(order)
     if not order.stock_reserved:
-        decided = Decision(attrs.evolve(order, stock_reserved=True), (Reserve(unshipped(order)),))
+        decided = Decision(evolve(order, stock_reserved=True), (Reserve(unshipped(order)),))
     return decided.then(fire(machine, order.status, decided.order, OrderEvent.PAY))
 
 
@@ -116,7 +115,7 @@ def capture_payment(
             f"order {order.number} has {order.balance_due} due; a payment of {payment.amount} "
             "is too much"
         )
-    after = attrs.evolve(order, payments=(*order.payments, payment))
+    after = evolve(order, payments=(*order.payments, payment))
     decided = Decision(after, (PaymentCaptured(payment, after.balance_due),))
     if not after.is_paid_in_full:
         return decided
@@ -153,7 +152,7 @@ def record_refund(order: Order, refund: Refund, machine: StatusMachine[Order]) -
             f"order {order.number} is not paid in full; refund everything it holds "
             f"({order.net_paid}) and cancel it, or refund after it is paid",
         )
-    after = attrs.evolve(order, refunds=(*order.refunds, refund))
+    after = evolve(order, refunds=(*order.refunds, refund))
     decided = Decision(after, (RefundIssued(refund, after.amount_refunded),))
     if after.net_paid.is_zero and machine.can_fire(after, order.status, OrderEvent.REFUND_FULL):
         closed = fire(machine, order.status, after, OrderEvent.REFUND_FULL)

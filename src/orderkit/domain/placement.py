@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from orderkit.domain.address import ADDRESS_REVIEW_TAG, Suspicion
 from orderkit.domain.decision import Decision, Reserve, fire
 from orderkit.domain.drafts import OrderDraft
 from orderkit.domain.events import AddressFlagged, OrderPlaced
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import ReservationPolicy, line_movements
 from orderkit.domain.order import Order
 from orderkit.domain.status import StatusMachine
@@ -59,7 +58,7 @@ def reserve_at_placement(order: Order, policy: ReservationPolicy) -> Decision[Or
     (the stock is then reserved when the order is paid in full)."""
     if policy is not ReservationPolicy.AT_PLACEMENT:
         return Decision(order)
-    reserved = attrs.evolve(order, stock_reserved=True)
+    reserved = evolve(order, stock_reserved=True)
     return Decision(reserved, (Reserve(line_movements(order.lines)),))
 
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-import attrs
-
 from orderkit.clock import require_utc
 from orderkit.domain.aftersales import ReturnStatus
 from orderkit.domain.checks import require_whole
@@ -37,6 +35,7 @@ from orderkit.domain.events import (
     ShipmentReturnedToSender,
     TrackingUpdated,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import StockMovement, aggregate
 from orderkit.domain.lifecycle import OrderEvent, OrderStatus
 from orderkit.domain.order import Order, Shipment, ShipmentLine
@@ -227,7 +226,7 @@ def add_shipment(
         StockMovement(order.line(sl.line_id).sku, order.line(sl.line_id).location, sl.quantity)
         for sl in shipment.lines
     )
-    after = attrs.evolve(order, shipments=(*order.shipments, shipment))
+    after = evolve(order, shipments=(*order.shipments, shipment))
     moved = Decision(after)
     if shipment.return_id is None:
         moved = fire(machine, order.status, after, ship_event(after))
@@ -252,18 +251,18 @@ def track(order: Order, event: TrackingEvent, machine: StatusMachine[Order]) -> 
         not shipment.tracking
         or tracking_rank(event) > max(tracking_rank(e) for e in shipment.tracking)
     )
-    updated = attrs.evolve(shipment, tracking=(*shipment.tracking, event))
+    updated = evolve(shipment, tracking=(*shipment.tracking, event))
     if applies:
-        updated = attrs.evolve(updated, tracking_status=event.status)
+        updated = evolve(updated, tracking_status=event.status)
     steps: list[object] = [
         TrackingUpdated(shipment.shipment_id, event, updated.tracking_status, applies)
     ]
     if applies and event.status == TrackingStatus.DELIVERED:
-        updated = attrs.evolve(updated, delivered_at=event.at)
+        updated = evolve(updated, delivered_at=event.at)
         steps.append(ShipmentDelivered(shipment.shipment_id, event.at))
     shipments = list(order.shipments)
     shipments[index] = updated
-    decided = Decision(attrs.evolve(order, shipments=tuple(shipments)), tuple(steps))
+    decided = Decision(evolve(order, shipments=tuple(shipments)), tuple(steps))
     if not applies:
         return decided
     parcel = (shipment.shipment_id, event.carrier, event.tracking_number, event)
@@ -290,10 +289,9 @@ def arrive(order: Order, now: datetime) -> Decision[Order]:
         ShipmentDelivered(s.shipment_id, now) for s in order.shipments if s.shipment_id in arriving
     )
     shipments = tuple(
-        attrs.evolve(s, delivered_at=now) if s.shipment_id in arriving else s
-        for s in order.shipments
+        evolve(s, delivered_at=now) if s.shipment_id in arriving else s for s in order.shipments
     )
-    return Decision(attrs.evolve(order, shipments=shipments), steps)
+    return Decision(evolve(order, shipments=shipments), steps)
 
 
 def deliver_by_hand(order: Order, now: datetime, machine: StatusMachine[Order]) -> Decision[Order]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import attrs
-
 from orderkit.domain.decision import Decision
 from orderkit.domain.events import TagAdded, TagRemoved
+from orderkit.domain.evolve import evolve
 from orderkit.domain.order import Order
 
 __all__ = ["tag"]
@@ -16,6 +15,6 @@ def tag(order: Order, name: str, *, present: bool) -> Decision[Order]:
     if present == (name in order.tags):
         return Decision(order)
     if present:
-        return Decision(attrs.evolve(order, tags=(*order.tags, name)), (TagAdded(name),))
+        return Decision(evolve(order, tags=(*order.tags, name)), (TagAdded(name),))
     kept = tuple(t for t in order.tags if t != name)
-    return Decision(attrs.evolve(order, tags=kept), (TagRemoved(name),))
+    return Decision(evolve(order, tags=kept), (TagRemoved(name),))

@@ -133,7 +133,18 @@ class LineItem:
 
     @classmethod
     def from_draft(cls, line_id: str, draft: LineDraft) -> LineItem:
-        return cls(line_id=line_id, **attrs.asdict(draft, recurse=False))
+        return cls(
+            line_id,
+            draft.sku,
+            draft.name,
+            draft.quantity,
+            draft.unit_price,
+            draft.unit_cost,
+            draft.tax_rate,
+            draft.weight_grams,
+            draft.location,
+            draft.attributes,
+        )
 
     @property
     def subtotal(self) -> Money:

@@ -46,6 +46,7 @@ from orderkit.domain.events import (
     order_stream,
     stock_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import StockMovement
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
@@ -120,9 +121,9 @@ class AfterSalesCommands(ShippingCommands):
         """Fire ``event`` on ``ret`` (which may carry this step's other changes already) and
         put it back on the order in its new status."""
         target = self.return_machine.fire(ret, ret.status, event)
-        moved = attrs.evolve(ret, status=target)
+        moved = evolve(ret, status=target)
         returns = tuple(moved if r.return_id == ret.return_id else r for r in order.returns)
-        return attrs.evolve(order, returns=returns)
+        return evolve(order, returns=returns)
 
     def _request(
         self,
@@ -147,7 +148,7 @@ class AfterSalesCommands(ShippingCommands):
         )
         check_return_request(order, ret, self.return_policy, tx.now, one_step=one_step)
         tx.record(order_stream(order.id), ReturnRequested(ret))
-        return attrs.evolve(order, returns=(*order.returns, ret)), ret
+        return evolve(order, returns=(*order.returns, ret)), ret
 
     def request_return(
         self,
@@ -248,8 +249,8 @@ class AfterSalesCommands(ShippingCommands):
                         f"dispositions[{ret_line.line_id}]",
                         f"{chosen!r} is not one of {', '.join(Disposition.ALL)}",
                     )
-                lines.append(attrs.evolve(ret_line, disposition=chosen))
-            after = self._move(order, attrs.evolve(ret, lines=tuple(lines)), ReturnEvent.RECEIVE)
+                lines.append(evolve(ret_line, disposition=chosen))
+            after = self._move(order, evolve(ret, lines=tuple(lines)), ReturnEvent.RECEIVE)
             for ret_line in lines:
                 line = order.line(ret_line.line_id)
                 stream = stock_stream(line.sku, line.location)
@@ -303,8 +304,8 @@ class AfterSalesCommands(ShippingCommands):
         refund = Refund(
             refund_id, amount, payout.reference, tx.reason, tx.now, lines, ret.return_id
         )
-        after = self._move(order, attrs.evolve(ret, refund_id=refund_id), event)
-        after = attrs.evolve(after, refunds=(*after.refunds, refund))
+        after = self._move(order, evolve(ret, refund_id=refund_id), event)
+        after = evolve(after, refunds=(*after.refunds, refund))
         tx.record(order_stream(order.id), RefundIssued(refund, after.amount_refunded))
         if ret.kind == ReturnKind.REFUND_ONLY and ret.shipment_id is None and order.stock_reserved:
             self._release(
@@ -327,7 +328,7 @@ class AfterSalesCommands(ShippingCommands):
         ):
             closed = self._fire(tx, after, after, OrderEvent.REFUND_FULL)
             self._release(tx, before)
-            return attrs.evolve(closed, stock_reserved=False)
+            return evolve(closed, stock_reserved=False)
         own = [s for s in after.shipments if s.return_id is None]
         if (
             own
@@ -602,10 +603,10 @@ class AfterSalesCommands(ShippingCommands):
             lines = [ShipmentLine(rl.line_id, rl.quantity) for rl in ret.lines]
             after = self._add_shipment(tx, after, lines, booked, return_id=return_id)
             replacement = after.shipments[-1].shipment_id
-            after = attrs.evolve(
+            after = evolve(
                 after,
                 returns=tuple(
-                    attrs.evolve(r, replacement_shipment_id=replacement)
+                    evolve(r, replacement_shipment_id=replacement)
                     if r.return_id == return_id
                     else r
                     for r in after.returns

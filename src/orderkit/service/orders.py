@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import attrs
-
 from orderkit.clock import require_utc
 from orderkit.domain.edits import apply_edit
 from orderkit.domain.events import (
@@ -19,6 +17,7 @@ from orderkit.domain.events import (
     ReceiptOpened,
     order_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.lifecycle import COMMAND_EVENTS, OrderEvent
 from orderkit.domain.normalize import check_tag
 from orderkit.domain.order import (
@@ -122,7 +121,7 @@ class OrderCommands(CommandRunner):
             apply_edit(order, changes)  # validate now, not only at approval time
             edit = EditRequest(self.ids.new_id(), changes, tx.actor, tx.now, tx.reason)
             tx.record(order_stream(order.id), EditRequested(edit))
-            return attrs.evolve(order, pending_edits=(*order.pending_edits, edit))
+            return evolve(order, pending_edits=(*order.pending_edits, edit))
 
         return self._mutate(order_id, actor, reason, change)
 
@@ -166,7 +165,7 @@ class OrderCommands(CommandRunner):
             self.edit_policy.check_approver(edit, tx.actor)
             self.edit_policy.check_allowed(order, edit.changes)
             remaining = tuple(e for e in order.pending_edits if e.edit_id != edit_id)
-            base = attrs.evolve(order, pending_edits=remaining)
+            base = evolve(order, pending_edits=remaining)
             return self._apply_edit(tx, base, edit.changes, edit.requested_by, tx.actor, edit_id)
 
         return self._mutate(order_id, actor, reason, change)
@@ -178,7 +177,7 @@ class OrderCommands(CommandRunner):
             edit = self._pending(order, edit_id)
             tx.record(order_stream(order.id), EditRejected(edit_id, edit.requested_by, tx.actor))
             remaining = tuple(e for e in order.pending_edits if e.edit_id != edit_id)
-            return attrs.evolve(order, pending_edits=remaining)
+            return evolve(order, pending_edits=remaining)
 
         return self._mutate(order_id, actor, reason, change)
 
@@ -251,6 +250,6 @@ class OrderCommands(CommandRunner):
 
         def change(tx: Transaction, order: Order) -> Order:
             tx.record(order_stream(order.id), NoteAdded(text))
-            return attrs.evolve(order, notes=(*order.notes, Note(tx.now, tx.actor, text)))
+            return evolve(order, notes=(*order.notes, Note(tx.now, tx.actor, text)))
 
         return self._mutate(order_id, actor, "", change)

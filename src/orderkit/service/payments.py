@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-import attrs
-
 from orderkit.clock import describe_duration, require_duration
 from orderkit.domain.checks import require_whole
 from orderkit.domain.events import (
     PaymentReminderDue,
     order_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import (
@@ -192,7 +191,7 @@ class PaymentCommands(CommandRunner):
                     done.append(order)
             if page.next_cursor is None:
                 break
-            query = attrs.evolve(query, cursor=page.next_cursor)
+            query = evolve(query, cursor=page.next_cursor)
         return done
 
     @staticmethod

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import attrs
-
 from orderkit.domain.address import Suspicion
 from orderkit.domain.events import (
     NewEvent,
     order_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.normalize import locale_identifier
 from orderkit.domain.order import (
     Order,
@@ -56,7 +55,7 @@ class PlacementCommands(CommandRunner):
         currency = validate_draft(draft)
         locale = locale_identifier("locale", draft.locale)
         if locale != draft.locale:
-            draft = attrs.evolve(draft, locale=locale)
+            draft = evolve(draft, locale=locale)
         request = draft
         draft, suspicions = self._check_addresses(draft)
 
@@ -74,7 +73,7 @@ class PlacementCommands(CommandRunner):
             number = self.numbering.format(
                 tx.uow.sequences.next(self.numbering.sequence_name(tx.now)), tx.now
             )
-            order = attrs.evolve(order, number=number)
+            order = evolve(order, number=number)
             order = self._pay_if_settled(tx, order)  # a free order has nothing to pay
             # OrderPlaced opens the order's stream, before what placing it reserved.
             tx.events.insert(
@@ -96,5 +95,5 @@ class PlacementCommands(CommandRunner):
         billing = draft.billing_address
         if billing is not None:
             billing = checker.validate(billing, field="billing_address").address
-        draft = attrs.evolve(draft, shipping_address=shipping.address, billing_address=billing)
+        draft = evolve(draft, shipping_address=shipping.address, billing_address=billing)
         return draft, shipping.suspicions

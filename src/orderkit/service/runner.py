@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-import attrs
-
 from orderkit.clock import SystemClock, UlidGenerator, require_utc
 from orderkit.domain.aftersales import ReturnPolicy, return_machine
 from orderkit.domain.decision import Commit, Decision, Release, Reserve, fire
@@ -33,6 +31,7 @@ from orderkit.domain.events import (
     order_stream,
     stock_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import (
     ReservationPolicy,
     StockLevel,
@@ -197,7 +196,7 @@ class CommandRunner:
         return order
 
     def _save(self, tx: Transaction, before: Order, after: Order) -> Order:
-        after = attrs.evolve(after, version=before.version + 1, updated_at=tx.now)
+        after = evolve(after, version=before.version + 1, updated_at=tx.now)
         tx.uow.orders.save(after)
         return after
 

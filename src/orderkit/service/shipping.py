@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
-import attrs
-
 from orderkit.clock import describe_duration
 from orderkit.domain.checks import require_whole
 from orderkit.domain.events import (
     ReceiptConfirmed,
     order_stream,
 )
+from orderkit.domain.evolve import evolve
 from orderkit.domain.lifecycle import OrderEvent, OrderStatus
 from orderkit.domain.order import Address, Order, Shipment, ShipmentLine
 from orderkit.domain.shipments import (
@@ -161,7 +160,7 @@ class ShippingCommands(CommandRunner):
         wanted = shipment_lines(order, lines)
         # Ask the machine (guards included) before a real label is bought.
         planned = Shipment("(planned)", tuple(wanted), "", "", self._now())
-        shipped = attrs.evolve(order, shipments=(*order.shipments, planned))
+        shipped = evolve(order, shipments=(*order.shipments, planned))
         self.machine.fire(shipped, order.status, ship_event(shipped))
         if parcels is None:
             parcels = [one_parcel(order, wanted)]
@@ -171,7 +170,7 @@ class ShippingCommands(CommandRunner):
             origin, order.shipping_address, parcels, service=service, reference=reference
         )
         if not booked.tracking_url:
-            booked = attrs.evolve(booked, tracking_url=carrier.tracking_url(booked.tracking_number))
+            booked = evolve(booked, tracking_url=carrier.tracking_url(booked.tracking_number))
         return self.ship(
             order_id,
             {sl.line_id: sl.quantity for sl in wanted},
@@ -280,7 +279,7 @@ class ShippingCommands(CommandRunner):
         query = OrderQuery(status=OrderStatus.DELIVERED, placed_to=cutoff, limit=200)
         while len(due) < limit:
             with self.storage.reader() as uow:
-                page = uow.orders.find(attrs.evolve(query, cursor=cursor))
+                page = uow.orders.find(evolve(query, cursor=cursor))
             due.extend(o.id for o in page.items if ready_to_complete(o, cutoff))
             cursor = page.next_cursor
             if cursor is None:
