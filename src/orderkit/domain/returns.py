@@ -19,10 +19,17 @@ from orderkit.domain.aftersales import (
     ReturnStatus,
 )
 from orderkit.domain.checks import require_whole
+from orderkit.domain.decision import Decision, Release, fire
+from orderkit.domain.events import RefundIssued
+from orderkit.domain.evolve import evolve
+from orderkit.domain.inventory import StockMovement
+from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order, Refund
 from orderkit.domain.payments import repeats_refund
+from orderkit.domain.shipments import deliver_if_all_arrived
 from orderkit.domain.shipping import TrackingStatus
+from orderkit.domain.status import StatusMachine
 from orderkit.errors import (
     RefundExceedsPayment,
     ReturnNotAllowed,
@@ -32,10 +39,13 @@ from orderkit.errors import (
 
 __all__ = [
     "check_return_request",
+    "move_return",
+    "record_return_refund",
     "refund_lines",
     "refundable_shares",
     "repeats_refund_only",
     "repeats_return_refund",
+    "settle_after_refund",
     "unit_shares",
 ]
 
@@ -221,3 +231,58 @@ def check_return_request(
                 raise ReturnWindowClosed(line_id, max(delivered), policy.window_days)
         if qty > left:
             raise ReturnNotAllowed(f"line {line_id}: {qty} unit(s) asked, {left} {what}")
+
+
+def move_return(order: Order, ret: Return, event: str, machine: StatusMachine[Return]) -> Order:
+    """``order`` with ``ret`` (which may carry this step's other changes already) moved along
+    ``event`` of the return machine, in its place among the order's returns.
+
+    Raises:
+        InvalidTransition: the return's machine refuses ``event`` from its status.
+    """
+    target = machine.fire(ret, ret.status, event)
+    moved = evolve(ret, status=target)
+    return evolve(
+        order, returns=tuple(moved if r.return_id == ret.return_id else r for r in order.returns)
+    )
+
+
+def record_return_refund(
+    order: Order,
+    ret: Return,
+    refund: Refund,
+    event: str,
+    machine: StatusMachine[Order],
+    returns: StatusMachine[Return],
+) -> Decision[Order]:
+    """Record ``refund`` (the units of ``ret``, already paid back) and let stock and status
+    follow: the return moves along ``event``; refunded units that never shipped give their
+    reservation back; the order then settles (:func:`settle_after_refund`).
+
+    Raises:
+        InvalidTransition: the return cannot move along ``event``.
+    """
+    after = move_return(order, evolve(ret, refund_id=refund.refund_id), event, returns)
+    after = evolve(after, refunds=(*after.refunds, refund))
+    decided = Decision(after, (RefundIssued(refund, after.amount_refunded),))
+    if ret.kind == ReturnKind.REFUND_ONLY and ret.shipment_id is None and order.stock_reserved:
+        unshipped = tuple(
+            StockMovement(order.line(rl.line_id).sku, order.line(rl.line_id).location, rl.quantity)
+            for rl in ret.lines
+        )
+        decided = decided.record(Release(unshipped))
+    return decided.then(settle_after_refund(after, machine))
+
+
+def settle_after_refund(order: Order, machine: StatusMachine[Order]) -> Decision[Order]:
+    """Move an order on after a refund: closed (its reservations released) when nothing paid
+    is left, shipped once what is left has all shipped, delivered once what shipped has all
+    arrived."""
+    if order.net_paid.is_zero and machine.can_fire(order, order.status, OrderEvent.REFUND_FULL):
+        closed = fire(machine, order.status, order, OrderEvent.REFUND_FULL).record(Release())
+        return closed.evolve(stock_reserved=False)
+    decided = Decision(order)
+    own = [s for s in order.shipments if s.return_id is None]
+    if own and order.is_fully_shipped and machine.can_fire(order, order.status, OrderEvent.SHIP):
+        decided = fire(machine, order.status, order, OrderEvent.SHIP)
+    return decided.then(deliver_if_all_arrived(decided.order, machine))

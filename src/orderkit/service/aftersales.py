@@ -20,11 +20,8 @@ Each command is one unit of work on the order: the return moves along
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
-
-import attrs
 
 from orderkit.domain.aftersales import (
     Disposition,
@@ -35,7 +32,6 @@ from orderkit.domain.aftersales import (
 )
 from orderkit.domain.checks import require_whole
 from orderkit.domain.events import (
-    RefundIssued,
     ReturnApproved,
     ReturnExchanged,
     ReturnReceived,
@@ -48,11 +44,12 @@ from orderkit.domain.events import (
 )
 from orderkit.domain.evolve import evolve
 from orderkit.domain.inventory import StockMovement
-from orderkit.domain.lifecycle import OrderEvent
 from orderkit.domain.money import Money
 from orderkit.domain.order import Order, Refund, ShipmentLine
 from orderkit.domain.returns import (
     check_return_request,
+    move_return,
+    record_return_refund,
     refund_lines,
     repeats_refund_only,
     repeats_return_refund,
@@ -61,28 +58,15 @@ from orderkit.domain.shipments import shipment_label
 from orderkit.domain.shipping import ShipmentLabel
 from orderkit.errors import (
     ConcurrencyConflict,
-    OrderkitError,
     RefundExceedsPayment,
     RefundNotRecorded,
     ValidationError,
 )
+from orderkit.service.payouts import Payout, PayoutSteps
 from orderkit.service.runner import Transaction
 from orderkit.service.shipping import ShippingCommands
 
 __all__ = ["AfterSalesCommands"]
-
-_log = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class Payout:
-    """How a refund is paid: the reference to record; ``amount`` is what the payments port
-    paid (None when the host paid, or nothing was paid because the refund cannot be made)."""
-
-    reference: str | None
-    amount: Money | None
-    key: str
-
 
 T = TypeVar("T")
 
@@ -111,19 +95,15 @@ def _require_reason(reason: str) -> None:
         raise ValidationError("reason", "say why, e.g. reason='wrong size'")
 
 
-class AfterSalesCommands(ShippingCommands):
+class AfterSalesCommands(ShippingCommands, PayoutSteps):
     """Returns, exchanges and refunds by line; an exchange's replacement ships the way
     every parcel does."""
 
     # -- the return's own steps -------------------------------------------------------------
 
     def _move(self, order: Order, ret: Return, event: str) -> Order:
-        """Fire ``event`` on ``ret`` (which may carry this step's other changes already) and
-        put it back on the order in its new status."""
-        target = self.return_machine.fire(ret, ret.status, event)
-        moved = evolve(ret, status=target)
-        returns = tuple(moved if r.return_id == ret.return_id else r for r in order.returns)
-        return evolve(order, returns=returns)
+        """``order`` with ``ret`` moved along ``event`` (see :func:`move_return`)."""
+        return move_return(order, ret, event, self.return_machine)
 
     def _request(
         self,
@@ -275,7 +255,6 @@ class AfterSalesCommands(ShippingCommands):
     def _refund(
         self,
         tx: Transaction,
-        before: Order,
         order: Order,
         ret: Return,
         payout: Payout,
@@ -304,89 +283,8 @@ class AfterSalesCommands(ShippingCommands):
         refund = Refund(
             refund_id, amount, payout.reference, tx.reason, tx.now, lines, ret.return_id
         )
-        after = self._move(order, evolve(ret, refund_id=refund_id), event)
-        after = evolve(after, refunds=(*after.refunds, refund))
-        tx.record(order_stream(order.id), RefundIssued(refund, after.amount_refunded))
-        if ret.kind == ReturnKind.REFUND_ONLY and ret.shipment_id is None and order.stock_reserved:
-            self._release(
-                tx,
-                order,
-                [
-                    StockMovement(
-                        order.line(rl.line_id).sku, order.line(rl.line_id).location, rl.quantity
-                    )
-                    for rl in ret.lines
-                ],
-            )
-        return self._settle(tx, before, after)
-
-    def _settle(self, tx: Transaction, before: Order, after: Order) -> Order:
-        """Move the order on after a refund: closed when nothing paid is left, shipped once
-        what is left has all shipped, delivered once what shipped has all arrived."""
-        if after.net_paid.is_zero and self.machine.can_fire(
-            after, after.status, OrderEvent.REFUND_FULL
-        ):
-            closed = self._fire(tx, after, after, OrderEvent.REFUND_FULL)
-            self._release(tx, before)
-            return evolve(closed, stock_reserved=False)
-        own = [s for s in after.shipments if s.return_id is None]
-        if (
-            own
-            and after.is_fully_shipped
-            and self.machine.can_fire(after, after.status, OrderEvent.SHIP)
-        ):
-            after = self._fire(tx, after, after, OrderEvent.SHIP)
-        return self._deliver_if_all_arrived(tx, after)
-
-    def _pay_out(
-        self,
-        order_id: str,
-        reference: str | None,
-        key: str,
-        units: Callable[[Order], Mapping[str, int]],
-    ) -> Payout:
-        """Have the payments port pay the refund before the unit of work opens, so no
-        transaction is held across the provider's call; the host's own ``reference`` skips it.
-
-        ``units`` gives the units to refund from the order as it is now; when it raises (the
-        request cannot be refunded now, or was refunded by an earlier call with the same key)
-        nothing is paid, and the unit of work says why or returns the earlier result.
-        """
-        if reference is not None:
-            return Payout(reference, None, key)
-        if self.payments is None:
-            raise ValidationError(
-                "reference",
-                "give the reference of the refund your provider made, or wire "
-                "OrderService(payments=...) to make it",
-            )
-        order = self.get(order_id)
-        try:
-            lines = refund_lines(order, units(order))
-        except OrderkitError:
-            return Payout(None, None, key)
-        amount = Money.sum((rl.amount for rl in lines), order.currency)
-        if amount > order.net_paid:
-            return Payout(None, None, key)
-        if amount.is_zero:
-            return Payout("", None, key)  # refunded already by the order's own refunds
-        return Payout(self.payments.refund(order, amount, idempotency_key=key), amount, key)
-
-    def _record_payout(self, order_id: str, payout: Payout, record: Callable[[], Order]) -> Order:
-        """Run ``record`` (the command's unit of work); if the provider has paid and recording
-        fails, say so with a typed error naming the reference, and log it for reconciliation."""
-        try:
-            return record()
-        except Exception as exc:
-            if payout.amount is None or payout.reference is None:
-                raise
-            _log.error(
-                "refund %s for order %s was paid by the provider but not recorded",
-                payout.reference,
-                order_id,
-                exc_info=True,
-            )
-            raise RefundNotRecorded(order_id, payout.reference, payout.key) from exc
+        decided = record_return_refund(order, ret, refund, event, self.machine, self.return_machine)
+        return self._apply(tx, decided)
 
     def refund_return(
         self,
@@ -487,7 +385,7 @@ class AfterSalesCommands(ShippingCommands):
             if repeats_return_refund(order, return_id, reference):
                 return order  # the host's notice again: refunded the first time
             ret = order.return_(return_id)
-            return self._refund(tx, order, order, ret, payout, refund_id, event)
+            return self._refund(tx, order, ret, payout, refund_id, event)
 
         return self._record_payout(
             order_id, payout, lambda: self._mutate(order_id, actor, reason, change)
@@ -545,7 +443,7 @@ class AfterSalesCommands(ShippingCommands):
             after = self._move(after, ret, ReturnEvent.APPROVE)
             ret = after.return_(ret.return_id)
             tx.record(order_stream(order.id), ReturnApproved(ret.return_id, ret.kind, ret.lines))
-            return self._refund(tx, order, after, ret, payout, refund_id)
+            return self._refund(tx, after, ret, payout, refund_id)
 
         def units(order: Order) -> Mapping[str, int]:
             asked = Return(

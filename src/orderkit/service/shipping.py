@@ -23,7 +23,6 @@ from orderkit.domain.shipments import (
     add_shipment,
     check_tracking_event,
     deliver_by_hand,
-    deliver_if_all_arrived,
     new_shipment,
     one_parcel,
     ready_to_complete,
@@ -225,10 +224,6 @@ class ShippingCommands(CommandRunner):
                 if self._by_tracking(uow, event.carrier, event.tracking_number) is None:
                     raise ShipmentNotFound(event.carrier, event.tracking_number)
         return [self.ingest_tracking(event, actor=actor) for event in batch]
-
-    def _deliver_if_all_arrived(self, tx: Transaction, order: Order) -> Order:
-        """Fire ``deliver`` once nothing of the order is on its way any more."""
-        return self._apply(tx, deliver_if_all_arrived(order, self.machine))
 
     # -- receipt and completion -------------------------------------------------------------
 
