@@ -28,7 +28,7 @@ from orderkit import (
     ValidationError,
 )
 from orderkit.domain.address import ADDRESS_REVIEW_TAG, Suspicion
-from orderkit.domain.aftersales import Return, ReturnLine, ReturnPolicy
+from orderkit.domain.aftersales import Return, ReturnLine, ReturnPolicy, return_machine
 from orderkit.domain.decision import Commit, Decision, Release, Reserve
 from orderkit.domain.drafts import OrderDraft
 from orderkit.domain.events import (
@@ -59,7 +59,13 @@ from orderkit.domain.order import (
 )
 from orderkit.domain.payments import capture_payment, close, record_refund, settle_if_paid
 from orderkit.domain.placement import flag_address, new_order, placed, reserve_at_placement
-from orderkit.domain.returns import check_return_request, refund_lines, refundable_shares
+from orderkit.domain.returns import (
+    check_return_request,
+    record_return_refund,
+    refund_lines,
+    refundable_shares,
+    settle_after_refund,
+)
 from orderkit.domain.shipments import (
     EXCEPTION_TAG,
     add_shipment,
@@ -578,3 +584,39 @@ def test_evolve_leaves_a_value_with_validators_to_attrs() -> None:
 
     with pytest.raises(ValueError, match="quantity"):
         evolve(Checked(1), quantity=0)
+
+
+# -- after-sales refunds ----------------------------------------------------------------------
+
+
+RETURNS = return_machine()
+
+
+def test_refunding_unshipped_units_gives_their_reservation_back() -> None:
+    ret = Return("RT1", "refund_only", (ReturnLine("L1", 1),), "approved", NOW, "lin")
+    order = paid(returns=(ret,))
+    refund = Refund("R1", eur("5.00"), "psp-r", "out of stock", NOW, (), "RT1")
+
+    decided = record_return_refund(order, ret, refund, "refund", MACHINE, RETURNS)
+
+    assert RefundIssued(refund, eur("5.00")) == decided.steps[0]
+    assert Release((StockMovement("MUG", "default", 1),)) == decided.steps[1]
+    assert ("refunded", "R1") == (
+        decided.order.returns[0].status,
+        decided.order.returns[0].refund_id,
+    )
+
+
+def test_an_order_with_nothing_paid_left_after_a_refund_closes_and_releases_its_stock() -> None:
+    refunded = paid(refunds=(Refund("R1", eur("10.00"), "psp-r", "all", NOW),))
+
+    decided = settle_after_refund(refunded, MACHINE)
+
+    assert ("closed", False) == (decided.order.status, decided.order.stock_reserved)
+    assert Release() == decided.steps[-1]
+
+
+def test_an_order_with_money_left_after_a_refund_keeps_its_status() -> None:
+    refunded = paid(refunds=(Refund("R1", eur("4.00"), "psp-r", "part", NOW),))
+
+    assert Decision(refunded) == settle_after_refund(refunded, MACHINE)
