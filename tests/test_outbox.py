@@ -241,7 +241,10 @@ def test_a_low_stock_notification_is_recorded_as_queued_on_its_own_stream(
     (entry,) = outbox(storage)
 
     with storage.reader() as uow:
-        recorded = [e.payload for e in uow.events.stream(notification_stream(entry.entry_id))]
+        recorded = [
+            e.payload
+            for e in uow.events.read(stream=notification_stream(entry.entry_id), limit=None)
+        ]
     assert [
         NotificationQueued(entry.entry_id, "low_stock", "email", "buyer@shop.example", "en")
     ] == (recorded)
@@ -366,7 +369,7 @@ def test_an_entry_without_an_order_records_its_opens_on_its_own_stream(
         uow.commit()
     service.record_receipt_open("digest-1")
     with storage.reader() as uow:
-        events = uow.events.stream(notification_stream("digest-1"))
+        events = uow.events.read(stream=notification_stream("digest-1"), limit=None)
     assert [ReceiptOpened("digest-1")] == [e.payload for e in events]
 
 

@@ -174,12 +174,15 @@ class EventLog(Protocol):
         """Append events in order. The log is append-only: nothing updates or deletes."""
         ...
 
-    def stream(self, stream: str) -> list[RecordedEvent]:
-        """Every event of one stream, oldest first."""
-        ...
+    def read(
+        self, after: int = 0, limit: int | None = 1000, *, stream: str | None = None
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events with ``position > after``, oldest first (every one with
+        ``limit=None``); with ``stream``, only that stream's (``read(stream=name,
+        limit=None)`` is a whole stream, as the service loads an order's history).
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """Events of every stream with ``position > after``, oldest first."""
+        Adapters index the ``stream`` filter: the service reads one order's stream often.
+        """
         ...
 
 

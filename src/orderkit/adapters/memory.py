@@ -246,13 +246,12 @@ class _Events(_Repo):
             )
         self._write(lambda: self._s.events.__delitem__(slice(start, None)))
 
-    def stream(self, stream: str) -> list[RecordedEvent]:
+    def read(
+        self, after: int = 0, limit: int | None = 1000, *, stream: str | None = None
+    ) -> list[RecordedEvent]:
         self._uow._check_open()
-        return [e for e in self._s.events if e.stream == stream]
-
-    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        self._uow._check_open()
-        return list(itertools.islice((e for e in self._s.events if e.position > after), limit))
+        wanted = (e for e in self._s.events if e.position > after and stream in (None, e.stream))
+        return list(itertools.islice(wanted, limit))
 
 
 class _Idempotency(_Repo):

@@ -144,7 +144,7 @@ def receive(uow: UnitOfWork, sku: str, location: str, quantity: int) -> StockLev
 
 def stream(storage: Storage, name: str) -> list[RecordedEvent]:
     with storage.reader() as uow:
-        return uow.events.stream(name)
+        return uow.events.read(stream=name, limit=None)
 
 
 def payloads(events: Iterable[RecordedEvent], kind: type | None = None) -> list[object]:
@@ -215,7 +215,7 @@ READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "stock.get": lambda uow: uow.stock.get("MUG", HERE),
     "stock.all": lambda uow: uow.stock.all(),
     "stock.reservations": lambda uow: holds(uow, "ord-1"),
-    "events.stream": lambda uow: uow.events.stream("order:ord-1"),
+    "events.read-stream": lambda uow: uow.events.read(stream="order:ord-1", limit=None),
     "events.read": lambda uow: uow.events.read(),
     "outbox.get": lambda uow: uow.outbox.get("e-1"),
     "outbox.find": lambda uow: uow.outbox.find(OutboxQuery()),

@@ -212,6 +212,33 @@ class StockAndLogContract(StorageFixture):
             uow.commit()
         assert [NoteAdded("a 0"), NoteAdded("a 1")] == payloads(stream(storage, "a"))
 
+    def test_a_stream_read_pages_by_position_and_limit_within_that_stream(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            uow.events.append(
+                [sample_event(name, f"{name} {i}") for i in range(3) for name in ("a", "b")]
+            )
+            uow.commit()
+        with storage.reader() as uow:
+            first = uow.events.read(stream="a", limit=1)
+            rest = uow.events.read(after=first[0].position, limit=1, stream="a")
+        assert [[NoteAdded("a 0")], [NoteAdded("a 1")]] == [payloads(first), payloads(rest)]
+
+    def test_a_read_without_a_limit_returns_every_event_past_the_default_thousand(
+        self, storage: Storage
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            uow.events.append([sample_event("order:a", str(i)) for i in range(1001)])
+            uow.commit()
+        with storage.reader() as uow:
+            counts = [
+                len(uow.events.read()),
+                len(uow.events.read(limit=None)),
+                len(uow.events.read(stream="order:a", limit=None)),
+            ]
+        assert [1000, 1001, 1001] == counts
+
     @pytest.mark.parametrize(
         "statement",
         ["UPDATE orderkit_events SET reason = 'rewritten'", "DELETE FROM orderkit_events"],
