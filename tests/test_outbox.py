@@ -33,7 +33,13 @@ from orderkit.errors import (
     Overpayment,
     ValidationError,
 )
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import (
+    OutboxDraft,
+    OutboxEntry,
+    OutboxQuery,
+    OutboxStatus,
+    entry_by_id,
+)
 from orderkit.ports import Storage
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry
@@ -428,7 +434,7 @@ def test_any_json_ready_payload_reads_back_as_written(tmp_path: Path, backend: s
             uow.outbox.add([entry])
             uow.commit()
         with store.reader() as uow:
-            assert entry == uow.outbox.get(entry.entry_id)
+            assert entry == entry_by_id(uow.outbox.find, entry.entry_id)
 
     try:
         check()

@@ -223,10 +223,6 @@ class OutboxRepository(Protocol):
         """
         ...
 
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        """The entry with this id, or None."""
-        ...
-
     def claim_due(
         self,
         now: datetime,
@@ -268,7 +264,9 @@ class OutboxRepository(Protocol):
     def find(self, query: OutboxQuery) -> OutboxPage:
         """Entries matching every filter of ``query``, oldest first, one page at a time.
 
-        ``query`` checked its own filters when it was made.
+        ``query`` checked its own filters when it was made. The ``entry_id`` filter is how
+        one entry is read (:func:`orderkit.notify.outbox.entry_by_id`): adapters look it up
+        by key.
 
         Raises:
             ValidationError: the cursor is malformed (not one a previous page handed out).

@@ -305,10 +305,6 @@ class _Outbox(_Repo):
 
         self._write(undo)
 
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        self._uow._check_open()
-        return self._s.outbox.get(entry_id)
-
     def claim_due(
         self,
         now: datetime,
@@ -361,6 +357,7 @@ class _Outbox(_Repo):
                 e
                 for e in self._s.outbox.values()
                 if (q.status is None or e.status == q.status)
+                and (q.entry_id is None or e.entry_id == q.entry_id)
                 and (q.order_id is None or e.order_id == q.order_id)
                 and (q.kind is None or e.kind == q.kind)
                 and (q.created_from is None or e.created_at >= q.created_from)

@@ -23,7 +23,7 @@ from orderkit.domain.order import (
     Order,
 )
 from orderkit.domain.status import StatusMachine, Transition
-from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus, entry_by_id
 from orderkit.ports import IdempotencyRecord, OrderQuery, Storage, UnitOfWork
 from orderkit.testing.outbox import sample_entry
 from orderkit.testing.samples import (
@@ -217,7 +217,7 @@ READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "stock.reservations": lambda uow: holds(uow, "ord-1"),
     "events.read-stream": lambda uow: uow.events.read(stream="order:ord-1", limit=None),
     "events.read": lambda uow: uow.events.read(),
-    "outbox.get": lambda uow: uow.outbox.get("e-1"),
+    "outbox.find-entry": lambda uow: entry_by_id(uow.outbox.find, "e-1"),
     "outbox.find": lambda uow: uow.outbox.find(OutboxQuery()),
 }
 USES: Mapping[str, Callable[[UnitOfWork], object]] = {
