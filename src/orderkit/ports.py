@@ -109,12 +109,12 @@ class OrderRepository(Protocol):
 
 
 class StockRepository(Protocol):
-    def get(self, sku: str, location: str) -> StockLevel | None:
-        """The stock level, or None when the SKU was never stocked at that location."""
-        ...
-
-    def all(self) -> list[StockLevel]:
-        """Every stock level, sorted by SKU and location."""
+    def all(self, *, sku: str | None = None, location: str | None = None) -> list[StockLevel]:
+        """Every stock level, sorted by SKU and location; with ``sku`` or ``location``, only
+        the levels of that SKU or at that location. With both, the one level, or none when
+        the SKU was never stocked there: the service reads a level so before each write, so
+        adapters look it up by key.
+        """
         ...
 
     def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:

@@ -161,13 +161,13 @@ class _Stock(_Repo):
 
         self._write(undo)
 
-    def get(self, sku: str, location: str) -> StockLevel | None:
+    def all(self, *, sku: str | None = None, location: str | None = None) -> list[StockLevel]:
         self._uow._check_open()
-        return self._s.stock.get((sku, location))
-
-    def all(self) -> list[StockLevel]:
-        self._uow._check_open()
-        return [self._s.stock[k] for k in sorted(self._s.stock)]
+        if sku is not None and location is not None:  # by key, as the service reads a level
+            found = self._s.stock.get((sku, location))
+            return [] if found is None else [found]
+        keys = (k for k in self._s.stock if sku in (None, k[0]) and location in (None, k[1]))
+        return [self._s.stock[k] for k in sorted(keys)]
 
     def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
         self._uow._check_writable()

@@ -138,7 +138,8 @@ def receive(uow: UnitOfWork, sku: str, location: str, quantity: int) -> StockLev
     """Receive stock through the port as the service does: the rule
     (:func:`orderkit.domain.inventory.received`) over the stored level, then a conditional
     write."""
-    stored = uow.stock.get(sku, location)
+    found = uow.stock.all(sku=sku, location=location)
+    stored = found[0] if found else None
     return uow.stock.put(received(stored, sku, location, quantity), expected=stored)
 
 
@@ -212,7 +213,7 @@ WRITES: Mapping[str, Callable[[UnitOfWork], object]] = {
 READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "orders.get": lambda uow: uow.orders.get("ord-1"),
     "orders.find": lambda uow: uow.orders.find(OrderQuery()),
-    "stock.get": lambda uow: uow.stock.get("MUG", HERE),
+    "stock.all-one": lambda uow: uow.stock.all(sku="MUG", location=HERE),
     "stock.all": lambda uow: uow.stock.all(),
     "stock.reservations": lambda uow: holds(uow, "ord-1"),
     "events.read-stream": lambda uow: uow.events.read(stream="order:ord-1", limit=None),

@@ -56,9 +56,29 @@ class StockAndLogContract(StorageFixture):
                 (s.sku, s.location) for s in uow.stock.all()
             ]
 
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({"sku": "MUG"}, [("MUG", HERE), ("MUG", "east")]),
+            ({"location": HERE}, [("MUG", HERE), ("TEE", HERE)]),
+            ({"sku": "MUG", "location": "east"}, [("MUG", "east")]),
+            ({"sku": "TEE", "location": "east"}, []),
+        ],
+        ids=["sku", "location", "sku-and-location", "never-stocked-there"],
+    )
+    def test_stock_levels_filtered_by_sku_or_location_are_those_matching_sorted(
+        self, storage: Storage, filters: dict[str, str], expected: list[tuple[str, str]]
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            for sku, location in (("TEE", HERE), ("MUG", "east"), ("MUG", HERE)):
+                receive(uow, sku, location, 1)
+            uow.commit()
+        with storage.reader() as uow:
+            assert expected == [(s.sku, s.location) for s in uow.stock.all(**filters)]
+
     def test_a_sku_never_stocked_has_no_level(self, storage: Storage) -> None:
         with storage.reader() as uow:
-            assert None is uow.stock.get("GHOST", HERE)
+            assert [] == uow.stock.all(sku="GHOST", location=HERE)
 
     def test_a_level_put_over_the_one_read_reads_back_as_put(self, storage: Storage) -> None:
         seed(storage)
@@ -158,9 +178,9 @@ class StockAndLogContract(StorageFixture):
         seed(storage)
         with storage.unit_of_work() as uow:
             committed = uow.stock.release("ord-1", held(("MUG", 1)), shipped=True)
-            assert (held(("MUG", 1)), level("MUG", 9, 1), held(("MUG", 1))) == (
+            assert (held(("MUG", 1)), [level("MUG", 9, 1)], held(("MUG", 1))) == (
                 committed,
-                uow.stock.get("MUG", HERE),
+                uow.stock.all(sku="MUG", location=HERE),
                 holds(uow, "ord-1"),
             )
 
@@ -169,10 +189,10 @@ class StockAndLogContract(StorageFixture):
         with storage.unit_of_work() as uow:
             first = uow.stock.release("ord-1")
             second = uow.stock.release("ord-1")
-            assert (held(("MUG", 2)), (), level("MUG", 10, 0)) == (
+            assert (held(("MUG", 2)), (), [level("MUG", 10, 0)]) == (
                 first,
                 second,
-                uow.stock.get("MUG", HERE),
+                uow.stock.all(sku="MUG", location=HERE),
             )
 
     # -- the port: events, idempotency, sequences ----------------------------------------------

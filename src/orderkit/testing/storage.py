@@ -347,4 +347,4 @@ class StorageContract(OutboxContract, StockAndLogContract):
             receive(uow, "MUG", HERE, 3)
             uow.commit()
         with storage.reader() as uow:
-            assert level("MUG", 3, 0) == uow.stock.get("MUG", HERE)
+            assert [level("MUG", 3, 0)] == uow.stock.all(sku="MUG", location=HERE)
