@@ -299,7 +299,7 @@ def test_adding_an_order_twice_is_a_concurrency_conflict(storage: PostgresStorag
     order = service.place(draft())
 
     with storage.unit_of_work() as uow, pytest.raises(ConcurrencyConflict) as info:
-        uow.orders.add(order)
+        uow.orders.save(order)
     assert isinstance(info.value.__cause__, pg_errors.UniqueViolation)
 
 
@@ -332,7 +332,7 @@ def test_committing_after_a_failed_statement_raises_instead_of_dropping_the_writ
     with storage.unit_of_work() as uow:
         receive(uow, "CAP", "default", 3)
         with pytest.raises(ConcurrencyConflict):
-            uow.orders.add(order)
+            uow.orders.save(order)
         with pytest.raises(StorageError, match="nothing was committed"):
             uow.commit()
     with storage.reader() as uow:
@@ -736,7 +736,7 @@ def test_upgrading_a_schema_normalizes_the_tags_and_tracking_numbers_it_indexes(
 ) -> None:
     order = rich_order()
     with storage.unit_of_work() as uow:
-        uow.orders.add(order)
+        uow.orders.save(order)
         uow.commit()
     storage.close()
     with admin(postgres_dsn) as conn:

@@ -71,25 +71,20 @@ class IdGenerator(Protocol):
 
 
 class OrderRepository(Protocol):
-    def add(self, order: Order) -> None:
-        """Insert a new order (``version`` 1).
-
-        Raises:
-            ConcurrencyConflict: an order with this id or number already exists.
-        """
-        ...
-
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order with this id, or None. ``for_update`` locks it until the unit of work ends
         where the database has row locks (adapters without them serialize writers anyway)."""
         ...
 
     def save(self, order: Order) -> None:
-        """Replace the stored order whose version is ``order.version - 1`` with ``order``.
+        """Store ``order`` over the version before it: a new order (``version`` 1) is
+        inserted, any later version replaces the stored order whose version is
+        ``order.version - 1``.
 
         Raises:
-            ConcurrencyConflict: the stored version is not ``order.version - 1`` (someone
-                else saved first) or the order does not exist.
+            ConcurrencyConflict: for a new order, an order with this id or number already
+                exists; for a later version, the stored version is not ``order.version - 1``
+                (someone else saved first) or the order does not exist.
         """
         ...
 

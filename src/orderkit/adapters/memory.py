@@ -59,8 +59,7 @@ class _Repo:
 
 
 class _Orders(_Repo):
-    def add(self, order: Order) -> None:
-        self._uow._check_writable()
+    def _insert(self, order: Order) -> None:
         if order.id in self._s.orders or order.number in self._s.numbers:
             raise ConcurrencyConflict(f"order {order.id} / {order.number} already exists")
         self._s.orders[order.id] = order
@@ -78,6 +77,9 @@ class _Orders(_Repo):
 
     def save(self, order: Order) -> None:
         self._uow._check_writable()
+        if order.version == 1:
+            self._insert(order)
+            return
         current = self._s.orders.get(order.id)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflict(

@@ -158,7 +158,7 @@ def seed(storage: Storage) -> Order:
     order = sample_order()
     with storage.unit_of_work() as uow:
         receive(uow, "MUG", HERE, 10)
-        uow.orders.add(order)
+        uow.orders.save(order)
         uow.stock.reserve(order.id, held(("MUG", 2)))
         uow.events.append([sample_event()])
         uow.idempotency.claim(sample_record("k-1"))
@@ -195,7 +195,7 @@ def review_machine() -> StatusMachine[Order]:
 
 # Every way to write through a unit of work, against the shop :func:`seed` commits.
 WRITES: Mapping[str, Callable[[UnitOfWork], object]] = {
-    "orders.add": lambda uow: uow.orders.add(sample_order("ord-2", "T-000002")),
+    "orders.save-new": lambda uow: uow.orders.save(sample_order("ord-2", "T-000002")),
     "orders.save": lambda uow: uow.orders.save(attrs.evolve(sample_order(), version=2)),
     "stock.put": lambda uow: uow.stock.put(level("MUG", 11, 2), expected=level("MUG", 10, 2)),
     "stock.reserve": lambda uow: uow.stock.reserve("ord-2", held(("MUG", 1))),
