@@ -34,6 +34,7 @@ from orderkit.ports import OrderQuery
 from orderkit.testing.outbox import sample_entry
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+DOCS = Path(__file__).parent.parent / "docs"
 STORAGE_PORTS = (
     "Storage",
     "UnitOfWork",
@@ -70,7 +71,7 @@ PAGE_NAMES = {
 
 def test_the_storage_port_asks_26_methods_per_protocol_as_the_architecture_page_says() -> None:
     counts = {name: len(methods) for name, methods in required_methods().items()}
-    page = (Path(__file__).parent.parent / "docs" / "architecture.md").read_text()
+    page = (DOCS / "architecture.md").read_text()
     said = re.search(
         r"Storage asks (\d+) methods of an adapter over its 8\s+protocols \(([^)]*)\)", page
     )
@@ -80,6 +81,14 @@ def test_the_storage_port_asks_26_methods_per_protocol_as_the_architecture_page_
         for name, count in (item.rsplit(None, 1) for item in said.group(2).split(","))
     }
     assert (26, 26, counts) == (sum(counts.values()), int(said.group(1)), per_protocol)
+
+
+def test_the_storage_guide_says_the_port_asks_as_many_methods_as_it_does() -> None:
+    said = re.search(r"The port is narrow \((\d+) methods", (DOCS / "storage.md").read_text())
+    assert (26, "26") == (
+        sum(len(methods) for methods in required_methods().values()),
+        said.group(1) if said else None,
+    )
 
 
 def test_a_query_for_a_carrier_without_a_tracking_number_raises_validation_error_naming_it() -> (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -38,6 +39,13 @@ from orderkit.testing.builders import (
 )
 
 __all__ = ["StockAndLogContract"]
+
+
+def _append(storage: Storage, events: Sequence[NewEvent]) -> None:
+    """Append ``events`` in one unit of work, committed."""
+    with storage.unit_of_work() as uow:
+        uow.events.append(events)
+        uow.commit()
 
 
 class StockAndLogContract(StorageFixture):
@@ -225,21 +233,13 @@ class StockAndLogContract(StorageFixture):
         )
 
     def test_a_stream_holds_only_its_own_events_oldest_first(self, storage: Storage) -> None:
-        with storage.unit_of_work() as uow:
-            uow.events.append(
-                [sample_event(name, f"{name} {i}") for i in range(2) for name in ("a", "b")]
-            )
-            uow.commit()
+        _append(storage, [sample_event(n, f"{n} {i}") for i in range(2) for n in ("a", "b")])
         assert [NoteAdded("a 0"), NoteAdded("a 1")] == payloads(stream(storage, "a"))
 
     def test_a_stream_read_pages_by_position_and_limit_within_that_stream(
         self, storage: Storage
     ) -> None:
-        with storage.unit_of_work() as uow:
-            uow.events.append(
-                [sample_event(name, f"{name} {i}") for i in range(3) for name in ("a", "b")]
-            )
-            uow.commit()
+        _append(storage, [sample_event(n, f"{n} {i}") for i in range(3) for n in ("a", "b")])
         with storage.reader() as uow:
             first = uow.events.read(stream="a", limit=1)
             rest = uow.events.read(after=first[0].position, limit=1, stream="a")
@@ -248,9 +248,7 @@ class StockAndLogContract(StorageFixture):
     def test_a_read_without_a_limit_returns_every_event_past_the_default_thousand(
         self, storage: Storage
     ) -> None:
-        with storage.unit_of_work() as uow:
-            uow.events.append([sample_event("order:a", str(i)) for i in range(1001)])
-            uow.commit()
+        _append(storage, [sample_event("order:a", str(i)) for i in range(1001)])
         with storage.reader() as uow:
             counts = [
                 len(uow.events.read()),
