@@ -185,7 +185,7 @@ class _KillingUnitOfWork:
 KILL_AFTER_CALL = {
     "after_idempotency_claim": ("idempotency", "claim"),
     "after_reserve": ("stock", "reserve"),
-    "after_order_insert": ("orders", "add"),
+    "after_order_insert": ("orders", "save"),  # a new order: save inserts it
 }
 KILL_POINTS = (*KILL_AFTER_CALL, "after_commit")
 

@@ -21,7 +21,7 @@ from _concurrency_workers import BARRIER_TIMEOUT, StorageSpec
 from orderkit.errors import DeliveryFailed
 from orderkit.notify.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
 from orderkit.notify.message import Message
-from orderkit.notify.outbox import OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxQuery, OutboxStatus, entry_by_id
 
 #: Fast retries, so a turned-down message is due again within a tenth of a second.
 RETRY = RetryPolicy(
@@ -61,7 +61,7 @@ def drain(spec: StorageSpec, out_path: str, batch: int, barrier: Any) -> tuple[i
     storage = spec.open()
     dispatcher = Dispatcher(storage, [AppendingChannel(out_path)], JsonRenderer(), retry=RETRY)
     with storage.reader() as uow:  # connect before the start line
-        uow.outbox.get("none")
+        entry_by_id(uow.outbox.find, "none")
     total = DispatchReport()
     barrier.wait(BARRIER_TIMEOUT)
     while True:

@@ -25,7 +25,7 @@ from orderkit.errors import (
 )
 from orderkit.notify.dispatch import Dispatcher, DispatchReport, JsonRenderer, RetryPolicy
 from orderkit.notify.message import Message
-from orderkit.notify.outbox import OutboxEntry, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxStatus, entry_by_id
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry
 from strategies import retry_policies
@@ -73,7 +73,7 @@ def dispatcher(
 
 def entry(storage: MemoryStorage, entry_id: str) -> OutboxEntry:
     with storage.reader() as uow:
-        found = uow.outbox.get(entry_id)
+        found = entry_by_id(uow.outbox.find, entry_id)
     assert found is not None
     return found
 

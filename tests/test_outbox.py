@@ -33,7 +33,13 @@ from orderkit.errors import (
     Overpayment,
     ValidationError,
 )
-from orderkit.notify.outbox import OutboxDraft, OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import (
+    OutboxDraft,
+    OutboxEntry,
+    OutboxQuery,
+    OutboxStatus,
+    entry_by_id,
+)
 from orderkit.ports import Storage
 from orderkit.service import OrderService
 from orderkit.testing.outbox import sample_entry
@@ -241,7 +247,10 @@ def test_a_low_stock_notification_is_recorded_as_queued_on_its_own_stream(
     (entry,) = outbox(storage)
 
     with storage.reader() as uow:
-        recorded = [e.payload for e in uow.events.stream(notification_stream(entry.entry_id))]
+        recorded = [
+            e.payload
+            for e in uow.events.read(stream=notification_stream(entry.entry_id), limit=None)
+        ]
     assert [
         NotificationQueued(entry.entry_id, "low_stock", "email", "buyer@shop.example", "en")
     ] == (recorded)
@@ -366,7 +375,7 @@ def test_an_entry_without_an_order_records_its_opens_on_its_own_stream(
         uow.commit()
     service.record_receipt_open("digest-1")
     with storage.reader() as uow:
-        events = uow.events.stream(notification_stream("digest-1"))
+        events = uow.events.read(stream=notification_stream("digest-1"), limit=None)
     assert [ReceiptOpened("digest-1")] == [e.payload for e in events]
 
 
@@ -425,7 +434,7 @@ def test_any_json_ready_payload_reads_back_as_written(tmp_path: Path, backend: s
             uow.outbox.add([entry])
             uow.commit()
         with store.reader() as uow:
-            assert entry == uow.outbox.get(entry.entry_id)
+            assert entry == entry_by_id(uow.outbox.find, entry.entry_id)
 
     try:
         check()

@@ -152,11 +152,10 @@ def test_a_second_storage_on_the_schema_keeps_its_version_and_sees_the_data(
     try:
         assert len(MIGRATIONS) == second.schema_version
         with second.reader() as uow:
-            level = uow.stock.get("MUG", "default")
+            levels = uow.stock.all(sku="MUG", location="default")
     finally:
         second.close()
-    assert level is not None
-    assert 5 == level.on_hand
+    assert [5] == [level.on_hand for level in levels]
 
 
 def test_storages_starting_together_migrate_the_schema_once(
@@ -300,7 +299,7 @@ def test_adding_an_order_twice_is_a_concurrency_conflict(storage: PostgresStorag
     order = service.place(draft())
 
     with storage.unit_of_work() as uow, pytest.raises(ConcurrencyConflict) as info:
-        uow.orders.add(order)
+        uow.orders.save(order)
     assert isinstance(info.value.__cause__, pg_errors.UniqueViolation)
 
 
@@ -333,11 +332,11 @@ def test_committing_after_a_failed_statement_raises_instead_of_dropping_the_writ
     with storage.unit_of_work() as uow:
         receive(uow, "CAP", "default", 3)
         with pytest.raises(ConcurrencyConflict):
-            uow.orders.add(order)
+            uow.orders.save(order)
         with pytest.raises(StorageError, match="nothing was committed"):
             uow.commit()
     with storage.reader() as uow:
-        assert uow.stock.get("CAP", "default") is None
+        assert [] == uow.stock.all(sku="CAP", location="default")
 
 
 def test_a_lost_connection_is_transient_and_the_next_unit_of_work_reconnects(
@@ -347,10 +346,10 @@ def test_a_lost_connection_is_transient_and_the_next_unit_of_work_reconnects(
         conn.execute("SELECT pg_terminate_backend(%s, 5000)", (backend_pid(storage),))
 
     with pytest.raises(TransientStorageError) as info, storage.unit_of_work() as uow:
-        uow.stock.get("MUG", "default")
+        uow.stock.all(sku="MUG", location="default")
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
     with storage.reader() as uow:
-        assert uow.stock.get("MUG", "default") is None
+        assert [] == uow.stock.all(sku="MUG", location="default")
 
 
 def test_the_service_retries_a_command_whose_connection_was_lost(
@@ -384,11 +383,11 @@ def test_a_reader_sees_one_snapshot_while_writers_commit(storage: PostgresStorag
     service.receive_stock("MUG", 1)
 
     with storage.reader() as uow:
-        before = uow.stock.get("MUG", "default")
+        before = uow.stock.all(sku="MUG", location="default")
         writer = threading.Thread(target=service.receive_stock, args=("MUG", 5))
         writer.start()
         writer.join()  # a reader never blocks a writer
-        during = uow.stock.get("MUG", "default")
+        during = uow.stock.all(sku="MUG", location="default")
 
     assert before == during
     assert 6 == service.stock("MUG").on_hand
@@ -399,7 +398,7 @@ def test_leaving_a_unit_of_work_without_commit_rolls_it_back(storage: PostgresSt
         receive(uow, "MUG", "default", 2)
 
     with storage.reader() as uow:
-        assert uow.stock.get("MUG", "default") is None
+        assert [] == uow.stock.all(sku="MUG", location="default")
 
 
 @pytest.mark.parametrize("inner", ["unit_of_work", "reader"])
@@ -737,7 +736,7 @@ def test_upgrading_a_schema_normalizes_the_tags_and_tracking_numbers_it_indexes(
 ) -> None:
     order = rich_order()
     with storage.unit_of_work() as uow:
-        uow.orders.add(order)
+        uow.orders.save(order)
         uow.commit()
     storage.close()
     with admin(postgres_dsn) as conn:

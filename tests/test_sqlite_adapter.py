@@ -285,7 +285,7 @@ def test_upgrading_a_file_normalizes_the_tags_and_tracking_numbers_it_indexes(
     order = rich_order()
     storage = SQLiteStorage(path)
     with storage.unit_of_work() as uow:
-        uow.orders.add(order)
+        uow.orders.save(order)
         uow.commit()
     storage.close()
     with closing(sqlite3.connect(path)) as conn, conn:

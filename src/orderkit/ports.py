@@ -12,32 +12,26 @@ visible to other units of work until :meth:`UnitOfWork.commit`. Leaving the
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-import attrs
-
-from orderkit.clock import require_utc
 from orderkit.domain.address import AddressReport
 from orderkit.domain.events import NewEvent, RecordedEvent
 from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.domain.money import Money
-from orderkit.domain.normalize import normalize_tag
 from orderkit.domain.order import Address, Order
 from orderkit.domain.receipt import PersonalizationBlock, Receipt
 from orderkit.domain.shipping import Parcel, RateQuote, ShipmentLabel, TrackingEvent
-from orderkit.domain.tracking_numbers import normalize_tracking_number
-from orderkit.errors import ValidationError
 from orderkit.notify.message import Message
 from orderkit.notify.outbox import (
     OutboxDraft,
     OutboxEntry,
     OutboxPage,
     OutboxQuery,
-    check_limit,
 )
+from orderkit.queries import IdempotencyRecord, OrderQuery, Page
 
 __all__ = [
     "AddressChecker",
@@ -76,177 +70,21 @@ class IdGenerator(Protocol):
         ...
 
 
-def _values(field: str, value: object) -> frozenset[str] | None:
-    """One value or several (any iterable but a mapping) as a frozenset; None for any."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        values: tuple[object, ...] = (value,)
-    elif isinstance(value, Iterable) and not isinstance(value, (Mapping, bytes)):
-        values = tuple(value)
-        if not values:
-            raise ValidationError(field, "give at least one value, or None to match any")
-    else:
-        values = (value,)
-    for item in values:
-        if not isinstance(item, str) or not item.strip():
-            raise ValidationError(
-                field, f"must be a non-empty string or several of them, not {item!r}"
-            )
-    return frozenset(str(item) for item in values)
-
-
-def _statuses(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    return _values("status", value)
-
-
-def _channels(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    return _values("channel", value)
-
-
-def _query_tags(value: str | Iterable[str] | None) -> frozenset[str] | None:
-    tags = _values("tag", value)
-    return None if tags is None else frozenset(normalize_tag(tag) for tag in tags)
-
-
-def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
-
-
-def _tracking(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            "tracking_number", f"must be a non-empty string or None, not {value!r}"
-        )
-    return normalize_tracking_number(value)
-
-
-def _parcel(instance: OrderQuery) -> None:
-    if (instance.carrier is None) != (instance.tracking_number is None):
-        raise ValidationError(
-            "carrier" if instance.carrier is None else "tracking_number",
-            "give carrier and tracking_number together: a number names a parcel of one carrier",
-        )
-
-
-def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
-    if value is not None:
-        require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
-
-
-def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, f"must be True or False, not {value!r}")
-
-
-@attrs.frozen
-class OrderQuery:
-    """Filters for :meth:`OrderRepository.find`; every filter given must match.
-
-    ``status``, ``channel`` and ``tag`` take one value or several (any iterable of strings);
-    an order matches when it has any of them. Tags are compared normalized (see
-    :func:`orderkit.domain.normalize.normalize_tag`). ``placed_from`` is inclusive and
-    ``placed_to`` exclusive. Results are newest first; pass a page's ``next_cursor`` back as
-    ``cursor`` for the next page. With ``with_total``, the page also counts every matching
-    order (:attr:`Page.total`), for showing "41 orders" above a paged list.
-
-    A query checks itself when it is made, so every adapter is handed a well-formed one.
-    Whether each status is one the shop's status machine has is checked by
-    :meth:`orderkit.OrderService.find`, which knows the machine.
-
-    Raises:
-        ValidationError: naming the filter: a value that is not a non-empty string (an
-            integer customer id, say), an empty list of values, a naive datetime, a limit
-            outside 1..1000, a carrier without a tracking number or the reverse.
-    """
-
-    number: str | None = attrs.field(default=None, validator=_text)
-    carrier: str | None = attrs.field(default=None, validator=_text)
-    tracking_number: str | None = attrs.field(default=None, converter=_tracking)
-    customer_id: str | None = attrs.field(default=None, validator=_text)
-    status: frozenset[str] | None = attrs.field(default=None, converter=_statuses)
-    channel: frozenset[str] | None = attrs.field(default=None, converter=_channels)
-    tag: frozenset[str] | None = attrs.field(default=None, converter=_query_tags)
-    group: str | None = attrs.field(default=None, validator=_text)
-    placed_from: datetime | None = attrs.field(default=None, validator=_moment)
-    placed_to: datetime | None = attrs.field(default=None, validator=_moment)
-    limit: int = attrs.field(default=50, validator=check_limit)
-    cursor: str | None = attrs.field(default=None, validator=_text)
-    with_total: bool = attrs.field(default=False, validator=_flag)
-
-    def __attrs_post_init__(self) -> None:
-        _parcel(self)
-
-    def refine(self, **filters: Any) -> OrderQuery:
-        """This query with ``filters`` (keyword names of its fields) replaced.
-
-        Raises:
-            ValidationError: a name that is not a filter (``field`` is the name), or a value
-                the filter refuses.
-        """
-        names = attrs.fields_dict(OrderQuery)
-        for name in filters:
-            if name not in names:
-                raise ValidationError(name, f"is not a query filter; filters: {', '.join(names)}")
-        return attrs.evolve(self, **filters)
-
-    def require_statuses(self, known: Collection[str]) -> None:
-        """Refuse a status that is not in ``known`` (the states of the shop's machine).
-
-        Raises:
-            ValidationError: ``field`` is ``status``; the message lists the known states.
-        """
-        unknown = sorted((self.status or frozenset()) - set(known))
-        if unknown:
-            raise ValidationError(
-                "status",
-                f"{', '.join(map(repr, unknown))} is not a status of this shop; statuses: "
-                + ", ".join(known),
-            )
-
-
-@attrs.frozen
-class Page:
-    """One page of orders. ``total`` counts every order matching the query, all pages
-    together, when the query asked ``with_total``; it is None otherwise."""
-
-    items: tuple[Order, ...]
-    next_cursor: str | None
-    total: int | None = None
-
-
-@attrs.frozen
-class IdempotencyRecord:
-    key: str
-    command: str
-    request_hash: str
-    result_id: str
-    created_at: datetime
-
-
 class OrderRepository(Protocol):
-    def add(self, order: Order) -> None:
-        """Insert a new order (``version`` 1).
-
-        Raises:
-            ConcurrencyConflict: an order with this id or number already exists.
-        """
-        ...
-
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order with this id, or None. ``for_update`` locks it until the unit of work ends
         where the database has row locks (adapters without them serialize writers anyway)."""
         ...
 
     def save(self, order: Order) -> None:
-        """Replace the stored order whose version is ``order.version - 1`` with ``order``.
+        """Store ``order`` over the version before it: a new order (``version`` 1) is
+        inserted, any later version replaces the stored order whose version is
+        ``order.version - 1``.
 
         Raises:
-            ConcurrencyConflict: the stored version is not ``order.version - 1`` (someone
-                else saved first) or the order does not exist.
+            ConcurrencyConflict: for a new order, an order with this id or number already
+                exists; for a later version, the stored version is not ``order.version - 1``
+                (someone else saved first) or the order does not exist.
         """
         ...
 
@@ -266,12 +104,12 @@ class OrderRepository(Protocol):
 
 
 class StockRepository(Protocol):
-    def get(self, sku: str, location: str) -> StockLevel | None:
-        """The stock level, or None when the SKU was never stocked at that location."""
-        ...
-
-    def all(self) -> list[StockLevel]:
-        """Every stock level, sorted by SKU and location."""
+    def all(self, *, sku: str | None = None, location: str | None = None) -> list[StockLevel]:
+        """Every stock level, sorted by SKU and location; with ``sku`` or ``location``, only
+        the levels of that SKU or at that location. With both, the one level, or none when
+        the SKU was never stocked there: the service reads a level so before each write, so
+        adapters look it up by key.
+        """
         ...
 
     def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
@@ -331,12 +169,15 @@ class EventLog(Protocol):
         """Append events in order. The log is append-only: nothing updates or deletes."""
         ...
 
-    def stream(self, stream: str) -> list[RecordedEvent]:
-        """Every event of one stream, oldest first."""
-        ...
+    def read(
+        self, after: int = 0, limit: int | None = 1000, *, stream: str | None = None
+    ) -> list[RecordedEvent]:
+        """Up to ``limit`` events with ``position > after``, oldest first (every one with
+        ``limit=None``); with ``stream``, only that stream's (``read(stream=name,
+        limit=None)`` is a whole stream, as the service loads an order's history).
 
-    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        """Events of every stream with ``position > after``, oldest first."""
+        Adapters index the ``stream`` filter: the service reads one order's stream often.
+        """
         ...
 
 
@@ -375,10 +216,6 @@ class OutboxRepository(Protocol):
         Raises:
             ConcurrencyConflict: an entry with this id already exists.
         """
-        ...
-
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        """The entry with this id, or None."""
         ...
 
     def claim_due(
@@ -422,7 +259,9 @@ class OutboxRepository(Protocol):
     def find(self, query: OutboxQuery) -> OutboxPage:
         """Entries matching every filter of ``query``, oldest first, one page at a time.
 
-        ``query`` checked its own filters when it was made.
+        ``query`` checked its own filters when it was made. The ``entry_id`` filter is how
+        one entry is read (:func:`orderkit.notify.outbox.entry_by_id`): adapters look it up
+        by key.
 
         Raises:
             ValidationError: the cursor is malformed (not one a previous page handed out).

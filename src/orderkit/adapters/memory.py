@@ -59,8 +59,7 @@ class _Repo:
 
 
 class _Orders(_Repo):
-    def add(self, order: Order) -> None:
-        self._uow._check_writable()
+    def _insert(self, order: Order) -> None:
         if order.id in self._s.orders or order.number in self._s.numbers:
             raise ConcurrencyConflict(f"order {order.id} / {order.number} already exists")
         self._s.orders[order.id] = order
@@ -78,6 +77,9 @@ class _Orders(_Repo):
 
     def save(self, order: Order) -> None:
         self._uow._check_writable()
+        if order.version == 1:
+            self._insert(order)
+            return
         current = self._s.orders.get(order.id)
         if current is None or current.version != order.version - 1:
             raise ConcurrencyConflict(
@@ -161,13 +163,13 @@ class _Stock(_Repo):
 
         self._write(undo)
 
-    def get(self, sku: str, location: str) -> StockLevel | None:
+    def all(self, *, sku: str | None = None, location: str | None = None) -> list[StockLevel]:
         self._uow._check_open()
-        return self._s.stock.get((sku, location))
-
-    def all(self) -> list[StockLevel]:
-        self._uow._check_open()
-        return [self._s.stock[k] for k in sorted(self._s.stock)]
+        if sku is not None and location is not None:  # by key, as the service reads a level
+            found = self._s.stock.get((sku, location))
+            return [] if found is None else [found]
+        keys = (k for k in self._s.stock if sku in (None, k[0]) and location in (None, k[1]))
+        return [self._s.stock[k] for k in sorted(keys)]
 
     def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
         self._uow._check_writable()
@@ -246,13 +248,12 @@ class _Events(_Repo):
             )
         self._write(lambda: self._s.events.__delitem__(slice(start, None)))
 
-    def stream(self, stream: str) -> list[RecordedEvent]:
+    def read(
+        self, after: int = 0, limit: int | None = 1000, *, stream: str | None = None
+    ) -> list[RecordedEvent]:
         self._uow._check_open()
-        return [e for e in self._s.events if e.stream == stream]
-
-    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        self._uow._check_open()
-        return list(itertools.islice((e for e in self._s.events if e.position > after), limit))
+        wanted = (e for e in self._s.events if e.position > after and stream in (None, e.stream))
+        return list(itertools.islice(wanted, limit))
 
 
 class _Idempotency(_Repo):
@@ -306,10 +307,6 @@ class _Outbox(_Repo):
 
         self._write(undo)
 
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        self._uow._check_open()
-        return self._s.outbox.get(entry_id)
-
     def claim_due(
         self,
         now: datetime,
@@ -362,6 +359,7 @@ class _Outbox(_Repo):
                 e
                 for e in self._s.outbox.values()
                 if (q.status is None or e.status == q.status)
+                and (q.entry_id is None or e.entry_id == q.entry_id)
                 and (q.order_id is None or e.order_id == q.order_id)
                 and (q.kind is None or e.kind == q.kind)
                 and (q.created_from is None or e.created_at >= q.created_from)

@@ -48,6 +48,7 @@ from orderkit.errors import (
 from orderkit.notify.message import Message
 from orderkit.notify.outbox import (
     OutboxEntry,
+    entry_by_id,
     entry_stream,
     mark_failed,
     mark_sent,
@@ -307,7 +308,7 @@ class Dispatcher:
         """
         now = self._now()
         with self.storage.unit_of_work() as uow:
-            stored = uow.outbox.get(entry_id)
+            stored = entry_by_id(uow.outbox.find, entry_id)
             if stored is None:
                 raise OutboxEntryNotFound(entry_id)
             entry = uow.outbox.update(requeue(stored, now), expected=stored)

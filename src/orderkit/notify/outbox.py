@@ -8,7 +8,7 @@ them to channels, with retries, backoff and a dead-letter state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "OutboxQuery",
     "OutboxStatus",
     "check_new_entries",
+    "entry_by_id",
     "entry_stream",
     "mark_failed",
     "mark_sent",
@@ -128,8 +129,9 @@ def check_limit(instance: object, attribute: attrs.Attribute[int], value: object
 class OutboxQuery:
     """Filters for listing outbox entries; every filter given must match.
 
-    Entries come oldest first (by ``created_at``, then id). ``created_from`` is inclusive
-    and ``created_to`` exclusive. Pass a page's ``next_cursor`` back as ``cursor`` for the
+    Entries come oldest first (by ``created_at``, then id). ``entry_id`` picks one entry
+    (:func:`entry_by_id` reads it so). ``created_from`` is inclusive and ``created_to``
+    exclusive. Pass a page's ``next_cursor`` back as ``cursor`` for the
     next page. A query checks itself when it is made, so every adapter is handed a
     well-formed one.
 
@@ -139,6 +141,7 @@ class OutboxQuery:
     """
 
     status: str | None = attrs.field(default=None, validator=_status)
+    entry_id: str | None = attrs.field(default=None, validator=_text)
     order_id: str | None = attrs.field(default=None, validator=_text)
     kind: str | None = attrs.field(default=None, validator=_text)
     created_from: datetime | None = attrs.field(default=None, validator=_moment)
@@ -151,6 +154,16 @@ class OutboxQuery:
 class OutboxPage:
     items: tuple[OutboxEntry, ...]
     next_cursor: str | None
+
+
+def entry_by_id(find: Callable[[OutboxQuery], OutboxPage], entry_id: str) -> OutboxEntry | None:
+    """The entry with this id, or None, through an outbox's ``find`` (``uow.outbox.find``).
+
+    Raises:
+        ValidationError: ``entry_id`` is not a non-empty string.
+    """
+    found = find(OutboxQuery(entry_id=entry_id)).items
+    return found[0] if found else None
 
 
 _ENTRY_TEXT_FIELDS = ("entry_id", "kind", "channel", "recipient", "locale", "dedup_key")

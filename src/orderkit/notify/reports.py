@@ -237,7 +237,7 @@ def receipt_report(
                 continue
             name = entry_stream(entry)
             if name not in streams:
-                streams[name] = uow.events.stream(name)
+                streams[name] = uow.events.read(stream=name, limit=None)
             tallies[(entry.kind, entry.locale)].add(entry, streams[name])
     rows = tuple(tallies[key].stats(*key) for key in sorted(tallies))
     return ReceiptReport(rows, since, until)

@@ -33,7 +33,7 @@ from orderkit.errors import (
     OutboxEntryNotFound,
     ValidationError,
 )
-from orderkit.notify.outbox import entry_stream
+from orderkit.notify.outbox import entry_by_id, entry_stream
 from orderkit.service.runner import CommandRunner, Transaction
 
 __all__ = ["OrderCommands"]
@@ -212,7 +212,7 @@ class OrderCommands(CommandRunner):
         when = None if at is None else require_utc("at", at)
 
         def body(tx: Transaction) -> None:
-            entry = tx.uow.outbox.get(entry_id)
+            entry = entry_by_id(tx.uow.outbox.find, entry_id)
             if entry is None:
                 raise OutboxEntryNotFound(entry_id)
             tx.events.append(

@@ -196,7 +196,7 @@ class PaymentCommands(CommandRunner):
 
     @staticmethod
     def _was_reminded(uow: UnitOfWork, order_id: str) -> bool:
-        events = uow.events.stream(order_stream(order_id))
+        events = uow.events.read(stream=order_stream(order_id), limit=None)
         return any(isinstance(e.payload, PaymentReminderDue) for e in events)
 
     def _remind(self, order_id: str, actor: str, older_than: timedelta) -> Order | None:

@@ -79,7 +79,7 @@ class PlacementCommands(CommandRunner):
             tx.events.insert(
                 0, NewEvent(order_stream(order.id), tx.now, tx.actor, tx.reason, placed(order))
             )
-            tx.uow.orders.add(order)
+            tx.uow.orders.save(order)
             self._commit(tx, order)
             return order
 

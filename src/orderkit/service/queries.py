@@ -54,4 +54,4 @@ class QueryCommands(CommandRunner):
         """The order's event log, oldest first: its modification record."""
         with self.storage.reader() as uow:
             self._load(uow, order_id)
-            return uow.events.stream(order_stream(order_id))
+            return uow.events.read(stream=order_stream(order_id), limit=None)

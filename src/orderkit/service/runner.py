@@ -299,7 +299,8 @@ class CommandRunner:
     ) -> tuple[StockLevel | None, StockLevel]:
         """Apply a stock rule of :mod:`orderkit.domain.inventory` to the level as stored and
         write the result if nothing changed meanwhile; return the levels before and after."""
-        before = tx.uow.stock.get(sku, location)
+        found = tx.uow.stock.all(sku=sku, location=location)
+        before = found[0] if found else None
         return before, tx.uow.stock.put(rule(before), expected=before)
 
     def _restock(self, tx: Transaction, sku: str, location: str, quantity: int) -> StockLevel:

@@ -95,8 +95,8 @@ class StockCommands(CommandRunner):
     def stock(self, sku: str, location: str = "default") -> StockLevel:
         """The stock level of a SKU (all zero when it was never stocked)."""
         with self.storage.reader() as uow:
-            level = uow.stock.get(sku, location)
-        return level or StockLevel(sku, location, 0, 0)
+            found = uow.stock.all(sku=sku, location=location)
+        return found[0] if found else StockLevel(sku, location, 0, 0)
 
     def stock_levels(self) -> list[StockLevel]:
         with self.storage.reader() as uow:

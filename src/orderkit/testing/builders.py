@@ -23,7 +23,7 @@ from orderkit.domain.order import (
     Order,
 )
 from orderkit.domain.status import StatusMachine, Transition
-from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import OutboxEntry, OutboxQuery, OutboxStatus, entry_by_id
 from orderkit.ports import IdempotencyRecord, OrderQuery, Storage, UnitOfWork
 from orderkit.testing.outbox import sample_entry
 from orderkit.testing.samples import (
@@ -138,13 +138,14 @@ def receive(uow: UnitOfWork, sku: str, location: str, quantity: int) -> StockLev
     """Receive stock through the port as the service does: the rule
     (:func:`orderkit.domain.inventory.received`) over the stored level, then a conditional
     write."""
-    stored = uow.stock.get(sku, location)
+    found = uow.stock.all(sku=sku, location=location)
+    stored = found[0] if found else None
     return uow.stock.put(received(stored, sku, location, quantity), expected=stored)
 
 
 def stream(storage: Storage, name: str) -> list[RecordedEvent]:
     with storage.reader() as uow:
-        return uow.events.stream(name)
+        return uow.events.read(stream=name, limit=None)
 
 
 def payloads(events: Iterable[RecordedEvent], kind: type | None = None) -> list[object]:
@@ -157,7 +158,7 @@ def seed(storage: Storage) -> Order:
     order = sample_order()
     with storage.unit_of_work() as uow:
         receive(uow, "MUG", HERE, 10)
-        uow.orders.add(order)
+        uow.orders.save(order)
         uow.stock.reserve(order.id, held(("MUG", 2)))
         uow.events.append([sample_event()])
         uow.idempotency.claim(sample_record("k-1"))
@@ -194,7 +195,7 @@ def review_machine() -> StatusMachine[Order]:
 
 # Every way to write through a unit of work, against the shop :func:`seed` commits.
 WRITES: Mapping[str, Callable[[UnitOfWork], object]] = {
-    "orders.add": lambda uow: uow.orders.add(sample_order("ord-2", "T-000002")),
+    "orders.save-new": lambda uow: uow.orders.save(sample_order("ord-2", "T-000002")),
     "orders.save": lambda uow: uow.orders.save(attrs.evolve(sample_order(), version=2)),
     "stock.put": lambda uow: uow.stock.put(level("MUG", 11, 2), expected=level("MUG", 10, 2)),
     "stock.reserve": lambda uow: uow.stock.reserve("ord-2", held(("MUG", 1))),
@@ -212,12 +213,12 @@ WRITES: Mapping[str, Callable[[UnitOfWork], object]] = {
 READS: Mapping[str, Callable[[UnitOfWork], object]] = {
     "orders.get": lambda uow: uow.orders.get("ord-1"),
     "orders.find": lambda uow: uow.orders.find(OrderQuery()),
-    "stock.get": lambda uow: uow.stock.get("MUG", HERE),
+    "stock.all-one": lambda uow: uow.stock.all(sku="MUG", location=HERE),
     "stock.all": lambda uow: uow.stock.all(),
     "stock.reservations": lambda uow: holds(uow, "ord-1"),
-    "events.stream": lambda uow: uow.events.stream("order:ord-1"),
+    "events.read-stream": lambda uow: uow.events.read(stream="order:ord-1", limit=None),
     "events.read": lambda uow: uow.events.read(),
-    "outbox.get": lambda uow: uow.outbox.get("e-1"),
+    "outbox.find-entry": lambda uow: entry_by_id(uow.outbox.find, "e-1"),
     "outbox.find": lambda uow: uow.outbox.find(OutboxQuery()),
 }
 USES: Mapping[str, Callable[[UnitOfWork], object]] = {

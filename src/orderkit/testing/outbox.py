@@ -24,6 +24,7 @@ from orderkit.notify.outbox import (
     OutboxEntry,
     OutboxQuery,
     OutboxStatus,
+    entry_by_id,
     mark_failed,
     mark_sent,
     requeue,
@@ -104,7 +105,7 @@ class OutboxContract:
     @staticmethod
     def read(storage: Storage, entry_id: str) -> OutboxEntry | None:
         with storage.reader() as uow:
-            return uow.outbox.get(entry_id)
+            return entry_by_id(uow.outbox.find, entry_id)
 
     @staticmethod
     def entry_ids(entries: list[OutboxEntry] | tuple[OutboxEntry, ...]) -> list[str]:
@@ -341,8 +342,21 @@ class OutboxContract:
             ({"kind": "shipped"}, ["e-3"]),
             ({"created_from": _at(2), "created_to": _at(4)}, ["e-2", "e-3"]),
             ({"status": OutboxStatus.SENDING, "order_id": "ord-1"}, ["e-1"]),
+            ({"entry_id": "e-3"}, ["e-3"]),
+            ({"entry_id": "e-9"}, []),
+            ({"entry_id": "e-3", "status": OutboxStatus.SENDING}, []),
         ],
-        ids=["all", "status", "order", "kind", "created", "status-and-order"],
+        ids=[
+            "all",
+            "status",
+            "order",
+            "kind",
+            "created",
+            "status-and-order",
+            "entry",
+            "unknown-entry",
+            "entry-and-status",
+        ],
     )
     def test_finding_entries_returns_those_matching_every_filter_oldest_first(
         self, storage: Storage, filters: dict[str, Any], expected: list[str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -40,6 +41,13 @@ from orderkit.testing.builders import (
 __all__ = ["StockAndLogContract"]
 
 
+def _append(storage: Storage, events: Sequence[NewEvent]) -> None:
+    """Append ``events`` in one unit of work, committed."""
+    with storage.unit_of_work() as uow:
+        uow.events.append(events)
+        uow.commit()
+
+
 class StockAndLogContract(StorageFixture):
     """Stock levels and reservations, the event log, idempotency keys and sequences, through
     the port (a base of :class:`orderkit.testing.storage.StorageContract`)."""
@@ -56,9 +64,29 @@ class StockAndLogContract(StorageFixture):
                 (s.sku, s.location) for s in uow.stock.all()
             ]
 
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({"sku": "MUG"}, [("MUG", HERE), ("MUG", "east")]),
+            ({"location": HERE}, [("MUG", HERE), ("TEE", HERE)]),
+            ({"sku": "MUG", "location": "east"}, [("MUG", "east")]),
+            ({"sku": "TEE", "location": "east"}, []),
+        ],
+        ids=["sku", "location", "sku-and-location", "never-stocked-there"],
+    )
+    def test_stock_levels_filtered_by_sku_or_location_are_those_matching_sorted(
+        self, storage: Storage, filters: dict[str, str], expected: list[tuple[str, str]]
+    ) -> None:
+        with storage.unit_of_work() as uow:
+            for sku, location in (("TEE", HERE), ("MUG", "east"), ("MUG", HERE)):
+                receive(uow, sku, location, 1)
+            uow.commit()
+        with storage.reader() as uow:
+            assert expected == [(s.sku, s.location) for s in uow.stock.all(**filters)]
+
     def test_a_sku_never_stocked_has_no_level(self, storage: Storage) -> None:
         with storage.reader() as uow:
-            assert None is uow.stock.get("GHOST", HERE)
+            assert [] == uow.stock.all(sku="GHOST", location=HERE)
 
     def test_a_level_put_over_the_one_read_reads_back_as_put(self, storage: Storage) -> None:
         seed(storage)
@@ -158,9 +186,9 @@ class StockAndLogContract(StorageFixture):
         seed(storage)
         with storage.unit_of_work() as uow:
             committed = uow.stock.release("ord-1", held(("MUG", 1)), shipped=True)
-            assert (held(("MUG", 1)), level("MUG", 9, 1), held(("MUG", 1))) == (
+            assert (held(("MUG", 1)), [level("MUG", 9, 1)], held(("MUG", 1))) == (
                 committed,
-                uow.stock.get("MUG", HERE),
+                uow.stock.all(sku="MUG", location=HERE),
                 holds(uow, "ord-1"),
             )
 
@@ -169,10 +197,10 @@ class StockAndLogContract(StorageFixture):
         with storage.unit_of_work() as uow:
             first = uow.stock.release("ord-1")
             second = uow.stock.release("ord-1")
-            assert (held(("MUG", 2)), (), level("MUG", 10, 0)) == (
+            assert (held(("MUG", 2)), (), [level("MUG", 10, 0)]) == (
                 first,
                 second,
-                uow.stock.get("MUG", HERE),
+                uow.stock.all(sku="MUG", location=HERE),
             )
 
     # -- the port: events, idempotency, sequences ----------------------------------------------
@@ -205,12 +233,29 @@ class StockAndLogContract(StorageFixture):
         )
 
     def test_a_stream_holds_only_its_own_events_oldest_first(self, storage: Storage) -> None:
-        with storage.unit_of_work() as uow:
-            uow.events.append(
-                [sample_event(name, f"{name} {i}") for i in range(2) for name in ("a", "b")]
-            )
-            uow.commit()
+        _append(storage, [sample_event(n, f"{n} {i}") for i in range(2) for n in ("a", "b")])
         assert [NoteAdded("a 0"), NoteAdded("a 1")] == payloads(stream(storage, "a"))
+
+    def test_a_stream_read_pages_by_position_and_limit_within_that_stream(
+        self, storage: Storage
+    ) -> None:
+        _append(storage, [sample_event(n, f"{n} {i}") for i in range(3) for n in ("a", "b")])
+        with storage.reader() as uow:
+            first = uow.events.read(stream="a", limit=1)
+            rest = uow.events.read(after=first[0].position, limit=1, stream="a")
+        assert [[NoteAdded("a 0")], [NoteAdded("a 1")]] == [payloads(first), payloads(rest)]
+
+    def test_a_read_without_a_limit_returns_every_event_past_the_default_thousand(
+        self, storage: Storage
+    ) -> None:
+        _append(storage, [sample_event("order:a", str(i)) for i in range(1001)])
+        with storage.reader() as uow:
+            counts = [
+                len(uow.events.read()),
+                len(uow.events.read(limit=None)),
+                len(uow.events.read(stream="order:a", limit=None)),
+            ]
+        assert [1000, 1001, 1001] == counts
 
     @pytest.mark.parametrize(
         "statement",

@@ -91,7 +91,7 @@ class StorageContract(OutboxContract, StockAndLogContract):
     def test_an_order_reads_back_equal_to_the_one_written(self, storage: Storage) -> None:
         order = rich_order()
         with storage.unit_of_work() as uow:
-            uow.orders.add(order)
+            uow.orders.save(order)
             uow.commit()
         with storage.reader() as uow:
             assert (order, order, (order,)) == (
@@ -103,7 +103,7 @@ class StorageContract(OutboxContract, StockAndLogContract):
     def test_an_order_is_found_by_a_shipment_tracking_number(self, storage: Storage) -> None:
         order = rich_order()
         with storage.unit_of_work() as uow:
-            uow.orders.add(order)
+            uow.orders.save(order)
             uow.commit()
         with storage.reader() as uow:
             assert ((order,), ()) == (
@@ -140,19 +140,19 @@ class StorageContract(OutboxContract, StockAndLogContract):
                 uow.orders.find(OrderQuery(number="nope")).items,
             )
 
-    def test_adding_an_order_whose_id_exists_raises_concurrency_conflict(
+    def test_saving_a_new_order_whose_id_exists_raises_concurrency_conflict(
         self, storage: Storage
     ) -> None:
         seed(storage)
         with storage.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
-            uow.orders.add(sample_order("ord-1", "T-000002"))
+            uow.orders.save(sample_order("ord-1", "T-000002"))
 
-    def test_adding_an_order_whose_number_exists_raises_concurrency_conflict(
+    def test_saving_a_new_order_whose_number_exists_raises_concurrency_conflict(
         self, storage: Storage
     ) -> None:
         seed(storage)
         with storage.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
-            uow.orders.add(sample_order("ord-2", "T-000001"))
+            uow.orders.save(sample_order("ord-2", "T-000001"))
 
     def test_a_saved_order_reads_back_as_saved_and_is_found_by_its_new_fields(
         self, storage: Storage
@@ -193,7 +193,7 @@ class StorageContract(OutboxContract, StockAndLogContract):
         with storage.reader() as uow:
             assert newer == uow.orders.get(order.id)
 
-    def test_saving_an_order_that_was_never_added_raises_concurrency_conflict(
+    def test_saving_a_later_version_of_an_order_never_saved_raises_concurrency_conflict(
         self, storage: Storage
     ) -> None:
         with storage.unit_of_work() as uow, pytest.raises(ConcurrencyConflict):
@@ -248,7 +248,7 @@ class StorageContract(OutboxContract, StockAndLogContract):
     @staticmethod
     def _write_everything(uow: UnitOfWork) -> None:
         """One of every write, against the shop :func:`seed` commits."""
-        uow.orders.add(sample_order("ord-2", "T-000002", tags=["new"]))
+        uow.orders.save(sample_order("ord-2", "T-000002", tags=["new"]))
         uow.orders.save(attrs.evolve(sample_order(), version=2, status="closed", tags=("x",)))
         receive(uow, "MUG", HERE, 5)
         receive(uow, "CAP", HERE, 3)
@@ -347,4 +347,4 @@ class StorageContract(OutboxContract, StockAndLogContract):
             receive(uow, "MUG", HERE, 3)
             uow.commit()
         with storage.reader() as uow:
-            assert level("MUG", 3, 0) == uow.stock.get("MUG", HERE)
+            assert [level("MUG", 3, 0)] == uow.stock.all(sku="MUG", location=HERE)

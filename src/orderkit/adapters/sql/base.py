@@ -125,14 +125,13 @@ class Where:
             ordered = sorted(values)
             self.add(f"{column} IN ({marks(ordered)})", *ordered)
 
-    def _where(self) -> str:
+    def sql(self) -> str:
+        """The ``WHERE`` clause of the filters added so far (empty without any)."""
         return f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
 
     def count(self, table: str) -> int:
         """How many rows of ``table`` match the filters added so far, cursor aside."""
-        row = self._uow.execute(
-            f"SELECT COUNT(*) FROM {table}{self._where()}", self.params
-        ).fetchone()
+        row = self._uow.execute(f"SELECT COUNT(*) FROM {table}{self.sql()}", self.params).fetchone()
         return int(row[0])
 
     def window(self, column: str, start: datetime | None, end: datetime | None) -> None:
@@ -165,7 +164,7 @@ class Where:
         direction = " DESC" if newest_first else ""
         order = f"ORDER BY {time_column}{direction}, {id_column}{direction}"
         rows = self._uow.execute(
-            f"{select}{self._where()} {order} LIMIT ?",
+            f"{select}{self.sql()} {order} LIMIT ?",
             (*self.params, limit + 1),
         ).fetchall()
         return rows[:limit], len(rows) > limit

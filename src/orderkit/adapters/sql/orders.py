@@ -33,7 +33,7 @@ class SqlOrders(Repo):
                     write=True,
                 )
 
-    def add(self, order: Order) -> None:
+    def _insert(self, order: Order) -> None:
         u = self._uow
         u.execute(
             "INSERT INTO orderkit_orders (id, number, customer_id, status, channel, group_key, "
@@ -63,6 +63,9 @@ class SqlOrders(Repo):
         return None if row is None else order_from_json(row[0])
 
     def save(self, order: Order) -> None:
+        if order.version == 1:
+            self._insert(order)
+            return
         u = self._uow
         cur = u.execute(
             "UPDATE orderkit_orders SET status = ?, channel = ?, group_key = ?, customer_id = ?, "

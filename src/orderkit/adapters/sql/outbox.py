@@ -12,7 +12,13 @@ from orderkit.adapters.kit import (
     outbox_update_refused,
 )
 from orderkit.adapters.sql.base import Repo, Where
-from orderkit.notify.outbox import OutboxEntry, OutboxPage, OutboxQuery, OutboxStatus
+from orderkit.notify.outbox import (
+    OutboxEntry,
+    OutboxPage,
+    OutboxQuery,
+    OutboxStatus,
+    entry_by_id,
+)
 from orderkit.serialization import dumps, loads
 
 _OUTBOX_COLUMNS = (
@@ -66,12 +72,6 @@ class SqlOutbox(Repo):
                 for e in entries
             ],
         )
-
-    def get(self, entry_id: str) -> OutboxEntry | None:
-        row = self._uow.execute(
-            f"SELECT {_OUTBOX_COLUMNS} FROM orderkit_outbox WHERE entry_id = ?", (entry_id,)
-        ).fetchone()
-        return None if row is None else self._entry(row)
 
     def claim_due(
         self,
@@ -129,13 +129,15 @@ class SqlOutbox(Repo):
             write=True,
         ).fetchone()
         if row is None:
-            raise outbox_update_refused(entry.entry_id, self.get(entry.entry_id), expected)
+            stored = entry_by_id(self.find, entry.entry_id)
+            raise outbox_update_refused(entry.entry_id, stored, expected)
         return self._entry(row)
 
     def find(self, query: OutboxQuery) -> OutboxPage:
         after = decode_cursor(query.cursor)
         where = Where(self._uow)
         where.equal("status", query.status)
+        where.equal("entry_id", query.entry_id)
         where.equal("order_id", query.order_id)
         where.equal("kind", query.kind)
         where.window("created_at", query.created_from, query.created_to)

@@ -36,17 +36,15 @@ class SqlEvents(Repo):
             for r in rows
         ]
 
-    def stream(self, stream: str) -> list[RecordedEvent]:
-        rows = self._uow.execute(
-            f"{self._SELECT} WHERE stream = ? ORDER BY position", (stream,)
-        ).fetchall()
-        return self._rows(rows)
-
-    def read(self, after: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        rows = self._uow.execute(
-            f"{self._SELECT} WHERE position > ? ORDER BY position LIMIT ?", (after, limit)
-        ).fetchall()
-        return self._rows(rows)
+    def read(
+        self, after: int = 0, limit: int | None = 1000, *, stream: str | None = None
+    ) -> list[RecordedEvent]:
+        where = "position > ?" if stream is None else "position > ? AND stream = ?"
+        params: tuple[object, ...] = (after,) if stream is None else (after, stream)
+        sql = f"{self._SELECT} WHERE {where} ORDER BY position"
+        if limit is not None:
+            sql, params = f"{sql} LIMIT ?", (*params, limit)
+        return self._rows(self._uow.execute(sql, params).fetchall())
 
 
 class SqlIdempotency(Repo):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from orderkit.adapters.kit import over_release, shortage
-from orderkit.adapters.sql.base import Repo
+from orderkit.adapters.sql.base import Repo, Where
 from orderkit.domain.inventory import StockLevel, StockMovement
 from orderkit.errors import ConcurrencyConflict
 
@@ -24,15 +24,12 @@ def _level(row: Any) -> StockLevel:
 
 
 class SqlStock(Repo):
-    def get(self, sku: str, location: str) -> StockLevel | None:
-        row = self._uow.execute(
-            f"{_LEVEL} WHERE sku = ? AND location = ?", (sku, location)
-        ).fetchone()
-        return None if row is None else _level(row)
-
-    def all(self) -> list[StockLevel]:
-        rows = self._uow.execute(f"{_LEVEL} ORDER BY sku, location").fetchall()
-        return [_level(r) for r in rows]
+    def all(self, *, sku: str | None = None, location: str | None = None) -> list[StockLevel]:
+        where = Where(self._uow)
+        where.equal("sku", sku)
+        where.equal("location", location)
+        sql = f"{_LEVEL}{where.sql()} ORDER BY sku, location"
+        return [_level(r) for r in self._uow.execute(sql, where.params).fetchall()]
 
     def put(self, level: StockLevel, *, expected: StockLevel | None) -> StockLevel:
         u = self._uow
@@ -73,7 +70,8 @@ class SqlStock(Repo):
             # RETURNING saves a read after the write: a round trip on a server database.
             row = u.execute(f"{_RESERVE} RETURNING {_LEVEL_COLUMNS}", params, write=True).fetchone()
             if row is None:
-                raise shortage(item, self.get(item.sku, item.location))
+                found = self.all(sku=item.sku, location=item.location)
+                raise shortage(item, found[0] if found else None)
             u.execute(
                 "INSERT INTO orderkit_reservations (order_id, sku, location, quantity) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (order_id, sku, location) "
