@@ -620,3 +620,11 @@ def test_an_order_with_money_left_after_a_refund_keeps_its_status() -> None:
     refunded = paid(refunds=(Refund("R1", eur("4.00"), "psp-r", "part", NOW),))
 
     assert Decision(refunded) == settle_after_refund(refunded, MACHINE)
+
+
+def test_evolve_leaves_a_value_with_a_cached_hash_to_attrs() -> None:
+    @attrs.frozen(cache_hash=True)
+    class Hashed:
+        name: str
+
+    assert hash(Hashed("b")) == hash(evolve(Hashed("a"), name="b"))

@@ -38,6 +38,8 @@ def _plan(cls: type) -> _Plan | None:
         and all(f.validator is None and f.init and f.alias == f.name for f in fields)
         # attrs.Converter objects may want the instance or the field: attrs knows how.
         and not any(isinstance(f.converter, attrs.Converter) for f in fields)
+        # A cached hash lives in a slot of its own that a copy would leave unset.
+        and "_attrs_cached_hash" not in getattr(cls, "__slots__", ())
     )
     plan = tuple((f.name, f.converter) for f in fields) if simple else None
     _PLANS[cls] = plan
