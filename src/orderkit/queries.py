@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from orderkit.clock import require_utc
+from orderkit.domain.checks import optional_text, optional_utc
 from orderkit.domain.normalize import normalize_tag
 from orderkit.domain.order import Order
 from orderkit.domain.tracking_numbers import normalize_tracking_number
@@ -56,11 +56,6 @@ def _query_tags(value: str | Iterable[str] | None) -> frozenset[str] | None:
     return None if tags is None else frozenset(normalize_tag(tag) for tag in tags)
 
 
-def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
-
-
 def _tracking(value: str | None) -> str | None:
     if value is None:
         return None
@@ -77,11 +72,6 @@ def _parcel(instance: OrderQuery) -> None:
             "carrier" if instance.carrier is None else "tracking_number",
             "give carrier and tracking_number together: a number names a parcel of one carrier",
         )
-
-
-def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
-    if value is not None:
-        require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
 
 
 def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
@@ -110,18 +100,18 @@ class OrderQuery:
             outside 1..1000, a carrier without a tracking number or the reverse.
     """
 
-    number: str | None = attrs.field(default=None, validator=_text)
-    carrier: str | None = attrs.field(default=None, validator=_text)
+    number: str | None = attrs.field(default=None, validator=optional_text)
+    carrier: str | None = attrs.field(default=None, validator=optional_text)
     tracking_number: str | None = attrs.field(default=None, converter=_tracking)
-    customer_id: str | None = attrs.field(default=None, validator=_text)
+    customer_id: str | None = attrs.field(default=None, validator=optional_text)
     status: frozenset[str] | None = attrs.field(default=None, converter=_statuses)
     channel: frozenset[str] | None = attrs.field(default=None, converter=_channels)
     tag: frozenset[str] | None = attrs.field(default=None, converter=_query_tags)
-    group: str | None = attrs.field(default=None, validator=_text)
-    placed_from: datetime | None = attrs.field(default=None, validator=_moment)
-    placed_to: datetime | None = attrs.field(default=None, validator=_moment)
+    group: str | None = attrs.field(default=None, validator=optional_text)
+    placed_from: datetime | None = attrs.field(default=None, validator=optional_utc)
+    placed_to: datetime | None = attrs.field(default=None, validator=optional_utc)
     limit: int = attrs.field(default=50, validator=check_limit)
-    cursor: str | None = attrs.field(default=None, validator=_text)
+    cursor: str | None = attrs.field(default=None, validator=optional_text)
     with_total: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:

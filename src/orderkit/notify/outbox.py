@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from orderkit.clock import require_utc
+from orderkit.domain.checks import optional_text, optional_utc
 from orderkit.domain.events import notification_stream, order_stream
 from orderkit.errors import LeaseLost, OutboxStateError, ValidationError
 from orderkit.notify.message import frozen_mapping
@@ -99,16 +100,6 @@ def _status(instance: object, attribute: attrs.Attribute[str | None], value: obj
         raise ValidationError("status", f"must be one of {', '.join(OutboxStatus.ALL)}")
 
 
-def _text(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise ValidationError(attribute.name, f"must be a non-empty string or None, not {value!r}")
-
-
-def _moment(instance: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
-    if value is not None:
-        require_utc(attribute.name, value)  # type: ignore[arg-type]  # require_utc checks it
-
-
 def require_limit(value: object) -> int:
     """``value`` if it is a whole number in 1.. :data:`MAX_PAGE` (a page or a batch size).
 
@@ -141,13 +132,13 @@ class OutboxQuery:
     """
 
     status: str | None = attrs.field(default=None, validator=_status)
-    entry_id: str | None = attrs.field(default=None, validator=_text)
-    order_id: str | None = attrs.field(default=None, validator=_text)
-    kind: str | None = attrs.field(default=None, validator=_text)
-    created_from: datetime | None = attrs.field(default=None, validator=_moment)
-    created_to: datetime | None = attrs.field(default=None, validator=_moment)
+    entry_id: str | None = attrs.field(default=None, validator=optional_text)
+    order_id: str | None = attrs.field(default=None, validator=optional_text)
+    kind: str | None = attrs.field(default=None, validator=optional_text)
+    created_from: datetime | None = attrs.field(default=None, validator=optional_utc)
+    created_to: datetime | None = attrs.field(default=None, validator=optional_utc)
     limit: int = attrs.field(default=100, validator=check_limit)
-    cursor: str | None = attrs.field(default=None, validator=_text)
+    cursor: str | None = attrs.field(default=None, validator=optional_text)
 
 
 @attrs.frozen
